@@ -1,0 +1,344 @@
+/* main.c - migdeck's command line front end.
+ *
+ * Parses the global options, loads the configuration and dispatches to one
+ * command.  It only calls the engine (src/); it never talks to libpq or
+ * libgit2 itself.
+ *
+ * Exit codes: 0 done; 1 a problem in the input (a SQL file the engine
+ * refuses, an undefined placeholder, a psql meta-command); 2 usage or
+ * configuration error. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "script.h"
+#include "util.h"
+
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
+
+typedef struct cli {
+	md_config_opts opts;
+	const char **overrides;
+	size_t noverrides;
+	md_config *cfg;
+} cli;
+
+typedef int (*cmd_fn)(cli *c, int argc, char **argv);
+
+static int cmd_statements(cli *c, int argc, char **argv);
+static int cmd_config(cli *c, int argc, char **argv);
+static int cmd_help(cli *c, int argc, char **argv);
+static int cmd_version(cli *c, int argc, char **argv);
+
+/* Every command once: name, handler, needs the configuration, one-line help. */
+static const struct command {
+	const char *name;
+	cmd_fn fn;
+	int needs_config;
+	const char *usage;
+	const char *help;
+} commands[] = {
+	{ "statements", cmd_statements, 1, "statements [--json] FILE...",
+	  "split SQL files as psql would; print each statement's line:col, flags and first line" },
+	{ "config", cmd_config, 1, "config",
+	  "print the effective settings and where each comes from (passwords masked)" },
+	{ "help", cmd_help, 0, "help [COMMAND]", "this help" },
+	{ "version", cmd_version, 0, "version", "print the version" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"usage: migdeck [OPTIONS] COMMAND [ARGS]\n"
+		"\n"
+		"Step PostgreSQL schema migrations through pending, applied and archived.\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-28s %s\n", commands[i].usage, commands[i].help);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE         settings file (default: ./migdeck.ini if present)\n"
+		"  -d, --database URL        postgres:// URL or libpq conninfo; wins over\n"
+		"                            DATABASE_URL, PG* variables and the ini\n"
+		"  -o, --set SECTION.KEY=VALUE\n"
+		"                            override one setting (repeatable)\n"
+		"  -h, --help                this help\n"
+		"  -V, --version             the version\n"
+		"\n"
+		"Passwords come from PGPASSWORD, ~/.pgpass or a service file; they are never\n"
+		"printed.  Exit status: 0 done, 1 a problem in the input, 2 usage or settings.\n"
+		"The interactive console arrives with a later release; see migdeck(1).\n");
+}
+
+static void warn_cb(const char *msg, void *payload)
+{
+	(void)payload;
+	fprintf(stderr, "migdeck: warning: %s\n", msg);
+}
+
+static void print_error(const md_error *err)
+{
+	char buf[2400];
+	md_error_format(err, buf, sizeof(buf));
+	fprintf(stderr, "migdeck: %s\n", buf);
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+static const char *lookup_placeholder(const char *name, void *payload)
+{
+	return md_config_placeholder(name, payload);
+}
+
+static void print_flags_json(unsigned flags)
+{
+	char text[256], *tok, *save = NULL;
+	int first = 1;
+
+	md_stmt_flags_text(flags, text, sizeof(text));
+	fputc('[', stdout);
+	for (tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		printf("%s\"%s\"", first ? "" : ",", tok);
+		first = 0;
+	}
+	fputc(']', stdout);
+}
+
+/* First line of the statement from its head, without the line break. */
+static size_t first_line_len(const char *b, const md_stmt *st)
+{
+	const char *nl = memchr(b + st->head, '\n', st->end - st->head);
+	size_t n = nl ? (size_t)(nl - (b + st->head)) : st->end - st->head;
+	if (n && b[st->head + n - 1] == '\r')
+		n--;
+	return n;
+}
+
+static int statements_file(cli *c, const char *path, int json, int label, int *first_file)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	md_error err;
+	md_script s;
+	md_stmt st;
+	int rc, status = EXIT_OK, first = 1;
+
+	if (md_read_file(path, &buf, &len, &err) != MD_OK) {
+		print_error(&err);
+		return EXIT_INPUT;
+	}
+	md_script_init(&s, buf, len, path);
+	if (label && !json)
+		printf("# %s\n", path);
+	if (json)
+		printf("%s{\"file\":", *first_file ? "" : ",\n");
+	if (json) {
+		md_json_str(stdout, path, strlen(path));
+		printf(",\"statements\":[");
+	}
+	*first_file = 0;
+	while ((rc = md_script_next(&s, &st, &err)) > 0) {
+		char flags[256];
+		size_t n = first_line_len(buf, &st);
+
+		if (st.flags & MD_STMT_META) {
+			fprintf(stderr, "migdeck: %s:%u:%u: psql meta-command %.*s is not supported "
+				"(it is never sent to the server)\n",
+				path, st.line, st.col, (int)n, buf + st.head);
+			status = EXIT_INPUT;
+		} else if (st.flags & MD_STMT_PLACEHOLDERS) {
+			md_sql sql;
+			if (md_sql_render(&sql, &s, &st, lookup_placeholder, c->cfg, &err) < 0) {
+				print_error(&err);
+				status = EXIT_INPUT;
+			}
+			md_sql_free(&sql);
+		}
+		md_stmt_flags_text(st.flags, flags, sizeof(flags));
+		if (json) {
+			printf("%s\n {\"index\":%u,\"line\":%u,\"col\":%u,\"start\":%zu,\"end\":%zu,\"flags\":",
+			       first ? "" : ",", st.index + 1, st.line, st.col, st.start, st.end);
+			print_flags_json(st.flags);
+			printf(",\"first_line\":");
+			md_json_str(stdout, buf + st.head, n);
+			printf(",\"sql\":");
+			md_json_str(stdout, buf + st.start, st.end - st.start);
+			if (st.flags & MD_STMT_COPY_DATA)
+				printf(",\"copy_data\":{\"start\":%zu,\"end\":%zu}", st.data_start,
+				       st.data_end);
+			printf("}");
+		} else {
+			printf("%u\t%u:%u\t%s\t%.*s\n", st.index + 1, st.line, st.col,
+			       flags[0] ? flags : "-", (int)n, buf + st.head);
+		}
+		first = 0;
+	}
+	if (json)
+		printf("%s]", first ? "" : "\n");
+	if (rc < 0) {
+		print_error(&err);
+		status = EXIT_INPUT;
+	}
+	if (json) {
+		printf(",\"ok\":%s}", status == EXIT_OK ? "true" : "false");
+	}
+	free(buf);
+	return status;
+}
+
+static int cmd_statements(cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int json = 0, opt, i, status = EXIT_OK, first_file = 1;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "jh", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: migdeck statements [--json] FILE...\n\n"
+			       "Split each FILE exactly as psql would and print one line per statement:\n"
+			       "  INDEX <TAB> LINE:COL <TAB> FLAGS <TAB> FIRST LINE OF TEXT\n"
+			       "(with several files, each file's lines follow a line '# FILE').\n"
+			       "FLAGS is '-' or a comma list of: no-transaction, transaction-control,\n"
+			       "psql-meta-command, copy-data, enum-add-value, no-semicolon, placeholders,\n"
+			       "empty.  --json prints an array of {file, statements:[{index, line, col,\n"
+			       "start, end, flags, first_line, sql, copy_data}], ok}.\n"
+			       "Exit 1 when a file cannot be split, uses a psql meta-command or an\n"
+			       "undefined ${placeholder}; the error names FILE:LINE:COL.\n");
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "migdeck statements: no FILE given (try --help)\n");
+		return EXIT_USAGE;
+	}
+	if (json)
+		printf("[");
+	for (i = optind; i < argc; i++) {
+		int rc = statements_file(c, argv[i], json, argc - optind > 1, &first_file);
+		if (rc > status)
+			status = rc;
+	}
+	if (json)
+		printf("]\n");
+	return status;
+}
+
+/* ---- config, help, version ------------------------------------------------ */
+
+static int cmd_config(cli *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "migdeck config: takes no arguments\n");
+		return EXIT_USAGE;
+	}
+	md_config_print(c->cfg, stdout);
+	return EXIT_OK;
+}
+
+static int cmd_help(cli *c, int argc, char **argv)
+{
+	size_t i;
+	(void)c;
+	if (argc > 1) {
+		for (i = 0; i < NCOMMANDS; i++)
+			if (strcmp(argv[1], commands[i].name) == 0) {
+				printf("usage: migdeck %s\n\n%s\n", commands[i].usage, commands[i].help);
+				return EXIT_OK;
+			}
+		fprintf(stderr, "migdeck help: unknown command '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	usage(stdout);
+	return EXIT_OK;
+}
+
+static int cmd_version(cli *c, int argc, char **argv)
+{
+	(void)c;
+	(void)argc;
+	(void)argv;
+	printf("migdeck %s\n", MIGDECK_VERSION);
+	return EXIT_OK;
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "set", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	cli c;
+	const struct command *cmd = NULL;
+	md_error err;
+	int opt, rc;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.overrides = calloc((size_t)argc + 1, sizeof(*c.overrides));
+	if (!c.overrides)
+		return EXIT_USAGE;
+	while ((opt = getopt_long(argc, argv, "+c:d:o:hV", lo, NULL)) != -1) {
+		switch (opt) {
+		case 'c': c.opts.config_path = optarg; break;
+		case 'd': c.opts.database = optarg; break;
+		case 'o': c.overrides[c.noverrides++] = optarg; break;
+		case 'h': usage(stdout); free(c.overrides); return EXIT_OK;
+		case 'V': free(c.overrides); return cmd_version(&c, 0, NULL);
+		default:
+			fprintf(stderr, "try 'migdeck --help'\n");
+			free(c.overrides);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(isatty(STDOUT_FILENO) ? stdout : stderr);
+		free(c.overrides);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "migdeck: unknown command '%s' (try 'migdeck --help')\n", argv[optind]);
+		free(c.overrides);
+		return EXIT_USAGE;
+	}
+	if (cmd->needs_config) {
+		c.opts.overrides = c.overrides;
+		c.opts.noverrides = c.noverrides;
+		c.opts.warn = warn_cb;
+		if (md_config_load(&c.cfg, &c.opts, &err) != MD_OK) {
+			print_error(&err);
+			free(c.overrides);
+			return EXIT_USAGE;
+		}
+	}
+	rc = cmd->fn(&c, argc - optind, argv + optind);
+	md_config_free(c.cfg);
+	free(c.overrides);
+	return rc;
+}
