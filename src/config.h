@@ -1,0 +1,263 @@
+/* config.h - migdeck's settings: migdeck.ini, the environment and flags.
+ *
+ * Precedence, highest first:
+ *   -d URL-or-conninfo  >  -o section.key=value  >  environment  >
+ *   migdeck.ini  >  built-in defaults.
+ * libpq's own PG* variables are left to libpq: md_config_conn_params drops a
+ * connection option that came from the ini file when its PG* variable is set.
+ *
+ * Every known section and key is one row of the X-macro lists below; the
+ * parser, the validators, md_config_print and the documentation's tables
+ * all follow them.  A new setting is a new row (plus, if the engine wants a
+ * typed field, one line in md_config_bind in config.c).
+ *
+ * Loading is not thread-safe: iniparser's error callback is process-wide. */
+#ifndef MIGDECK_CONFIG_H
+#define MIGDECK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "error.h"
+
+/* ---- the table of sections and keys ------------------------------------ */
+
+/* Value types; each has one validator in config.c. */
+typedef enum md_cfg_type {
+	MD_CFG_T_CONNINFO, /* a postgres:// URL or a libpq key=value conninfo */
+	MD_CFG_T_DIR,      /* a folder; relative to the ini's folder (flags and
+	                      environment: to the working directory) */
+	MD_CFG_T_IDENT,    /* an SQL identifier: 1..63 bytes, no control chars */
+	MD_CFG_T_DURATION, /* PostgreSQL duration: integer + us|ms|s|min|h|d */
+	MD_CFG_T_ENUM,     /* one of the row's choices ("a|b|c") */
+	MD_CFG_T_BOOL,     /* on/off true/false yes/no 1/0 */
+	MD_CFG_T_PERSON    /* a git author name or e-mail: no control chars, no <> */
+} md_cfg_type;
+
+/* Section flags. */
+enum {
+	/* any key is accepted and kept in file order (e.g. [placeholders]) */
+	MD_CFG_SEC_FREE = 1u << 0
+};
+
+/*   X(ID, name, flags, help) */
+#define MD_CONFIG_SECTIONS(X)                                                  \
+	X(DATABASE, "database", 0u, "where to connect")                        \
+	X(WORKSPACE, "workspace", 0u, "the migration folders")                 \
+	X(HISTORY, "history", 0u, "the table that records what ran")           \
+	X(RUN, "run", 0u, "how migrations run")                                \
+	X(GIT, "git", 0u, "committing file moves to git")                      \
+	X(PLACEHOLDERS, "placeholders", MD_CFG_SEC_FREE,                       \
+	  "${name} substitutions in scripts")
+
+/*   X(ID, SECTION, key, type, default, env, choices, group, help)
+ * default: text run through the validator (NULL: unset).  env: the
+ * environment variable that overrides the ini (NULL: none).  group: keys
+ * sharing a nonzero group exclude each other (set one of them). */
+#define MD_CONFIG_KEYS(X)                                                      \
+	X(DB_URL, DATABASE, "url", MD_CFG_T_CONNINFO, NULL, "DATABASE_URL",     \
+	  NULL, 1,                                                             \
+	  "postgres:// URL of the database (leave the password out)")          \
+	X(DB_CONNINFO, DATABASE, "conninfo", MD_CFG_T_CONNINFO, NULL, NULL,    \
+	  NULL, 1, "libpq key=value connection string, instead of url")        \
+	X(PENDING, WORKSPACE, "pending", MD_CFG_T_DIR, "pending",              \
+	  "MIGDECK_WORKSPACE_PENDING", NULL, 0, "migrations not yet applied")  \
+	X(APPLIED, WORKSPACE, "applied", MD_CFG_T_DIR, "applied",              \
+	  "MIGDECK_WORKSPACE_APPLIED", NULL, 0, "migrations applied")          \
+	X(ARCHIVE, WORKSPACE, "archive", MD_CFG_T_DIR, "archive",              \
+	  "MIGDECK_WORKSPACE_ARCHIVE", NULL, 0,                                \
+	  "migrations retired from the plan")                                  \
+	X(HISTORY_SCHEMA, HISTORY, "schema", MD_CFG_T_IDENT, "public",         \
+	  "MIGDECK_HISTORY_SCHEMA", NULL, 0, "schema of the history table")    \
+	X(HISTORY_TABLE, HISTORY, "table", MD_CFG_T_IDENT, "schema_versions",  \
+	  "MIGDECK_HISTORY_TABLE", NULL, 0, "name of the history table")       \
+	X(LOCK_TIMEOUT, RUN, "lock_timeout", MD_CFG_T_DURATION, "0",           \
+	  "MIGDECK_RUN_LOCK_TIMEOUT", NULL, 0,                                 \
+	  "SET LOCAL lock_timeout for each migration (0: none)")               \
+	X(STATEMENT_TIMEOUT, RUN, "statement_timeout", MD_CFG_T_DURATION, "0", \
+	  "MIGDECK_RUN_STATEMENT_TIMEOUT", NULL, 0,                            \
+	  "SET LOCAL statement_timeout for each migration (0: none)")          \
+	X(TRANSACTION, RUN, "transaction", MD_CFG_T_ENUM, "per-migration",     \
+	  "MIGDECK_RUN_TRANSACTION", "per-migration|all|none", 0,              \
+	  "one transaction per migration, one for the whole run, or none")     \
+	X(GIT_COMMIT, GIT, "commit", MD_CFG_T_BOOL, "on", "MIGDECK_GIT_COMMIT", \
+	  NULL, 0, "commit each file move to git")                             \
+	X(GIT_AUTHOR_NAME, GIT, "author_name", MD_CFG_T_PERSON, NULL,          \
+	  "GIT_AUTHOR_NAME", NULL, 0,                                          \
+	  "author of those commits (unset: git's user.name)")                  \
+	X(GIT_AUTHOR_EMAIL, GIT, "author_email", MD_CFG_T_PERSON, NULL,        \
+	  "GIT_AUTHOR_EMAIL", NULL, 0,                                         \
+	  "author e-mail of those commits (unset: git's user.email)")
+
+#define MD_CFG_SEC_ENUM_(id, name, flags, help) MD_CFG_SEC_##id,
+typedef enum md_cfg_section_id {
+	MD_CONFIG_SECTIONS(MD_CFG_SEC_ENUM_)
+	MD_CFG_NSECTIONS
+} md_cfg_section_id;
+#undef MD_CFG_SEC_ENUM_
+
+#define MD_CFG_KEY_ENUM_(id, sec, key, type, def, env, choices, group, help) \
+	MD_CFG_##id,
+typedef enum md_cfg_key_id {
+	MD_CONFIG_KEYS(MD_CFG_KEY_ENUM_)
+	MD_CFG_NKEYS
+} md_cfg_key_id;
+#undef MD_CFG_KEY_ENUM_
+
+typedef struct md_cfg_section {
+	const char *name;
+	unsigned flags; /* MD_CFG_SEC_* */
+	const char *help;
+} md_cfg_section;
+
+typedef struct md_cfg_key {
+	md_cfg_section_id section;
+	const char *key;
+	md_cfg_type type;
+	const char *def;     /* NULL: unset */
+	const char *env;     /* NULL: none */
+	const char *choices; /* MD_CFG_T_ENUM: "a|b|c"; the index is the value */
+	int group;
+	const char *help;
+} md_cfg_key;
+
+/* The tables, indexed by md_cfg_section_id / md_cfg_key_id. */
+extern const md_cfg_section md_cfg_sections[MD_CFG_NSECTIONS];
+extern const md_cfg_key md_cfg_keys[MD_CFG_NKEYS];
+
+/* ---- values ------------------------------------------------------------- */
+
+typedef enum md_cfg_source {
+	MD_CFG_SRC_DEFAULT = 0,
+	MD_CFG_SRC_FILE,   /* migdeck.ini; line and col say where */
+	MD_CFG_SRC_ENV,    /* the row's env variable */
+	MD_CFG_SRC_FLAG    /* -o or -d */
+} md_cfg_source;
+
+typedef struct md_cfg_value {
+	char *text;           /* normalised value; NULL when unset */
+	long long num;        /* duration: ms; bool: 0/1; enum: index */
+	md_cfg_source source;
+	unsigned line, col;   /* MD_CFG_SRC_FILE: where the value starts */
+	int rank;             /* internal: precedence of the source */
+} md_cfg_value;
+
+/* One key = value of a free-form section such as [placeholders]. */
+typedef struct md_cfg_pair {
+	char *name;           /* spelt as in the file or the -o flag */
+	char *value;
+	md_cfg_source source;
+	unsigned line, col;
+} md_cfg_pair;
+
+typedef struct md_cfg_list {
+	md_cfg_pair *items;
+	size_t n, cap;
+} md_cfg_list;
+
+typedef enum md_tx_mode {
+	MD_TX_PER_MIGRATION = 0, /* same order as the "transaction" choices */
+	MD_TX_ALL,
+	MD_TX_NONE
+} md_tx_mode;
+
+typedef struct md_config {
+	char *ini_path;  /* the file read, as given or found; NULL when none */
+	char *base_dir;  /* absolute folder of the ini (or the working dir):
+	                    relative ini paths are resolved against it */
+
+	/* Typed views, valid until md_config_free (they point into values). */
+	const char *database;       /* url or conninfo in force; NULL: none
+	                               (libpq's defaults and PG* variables) */
+	md_cfg_key_id database_key; /* MD_CFG_DB_URL or MD_CFG_DB_CONNINFO */
+	const char *pending_dir;    /* absolute paths; defaults may not exist */
+	const char *applied_dir;
+	const char *archive_dir;
+	const char *history_schema;
+	const char *history_table;
+	const char *lock_timeout;   /* as sent to PostgreSQL: "5s", "0" */
+	long long lock_timeout_ms;  /* 0: none */
+	const char *statement_timeout;
+	long long statement_timeout_ms;
+	md_tx_mode transaction;
+	bool git_commit;
+	const char *git_author_name;  /* NULL: git's own user.name */
+	const char *git_author_email; /* NULL: git's own user.email */
+	const md_cfg_pair *placeholders; /* in file order, then -o order */
+	size_t nplaceholders;
+
+	/* Every key of the table and every free-form section. */
+	md_cfg_value values[MD_CFG_NKEYS];
+	md_cfg_list free_sections[MD_CFG_NSECTIONS];
+} md_config;
+
+/* ---- loading ------------------------------------------------------------- */
+
+typedef void (*md_warn_fn)(const char *msg, void *payload);
+
+typedef struct md_config_opts {
+	const char *config_path;      /* -c FILE, or NULL: $MIGDECK_CONFIG if set,
+	                                 else ./migdeck.ini if present */
+	const char *database;         /* -d URL-or-conninfo flag, or NULL */
+	const char *const *overrides; /* "section.key=value" from -o flags */
+	size_t noverrides;
+	md_warn_fn warn;              /* "FILE:LINE: unknown key ..."; NULL: drop */
+	void *warn_payload;
+} md_config_opts;
+
+/* Read the ini file, the environment and the flags into *out.
+ * MD_ERR_CONFIG (err: file, line, col and a message naming the key, the
+ * flag or the environment variable) on any invalid value, a missing -c
+ * file, an ini syntax error or a missing explicit folder; MD_ERR_NOMEM. */
+md_status md_config_load(md_config **out, const md_config_opts *opts,
+			 md_error *err);
+
+/* Free a config (NULL is accepted). */
+void md_config_free(md_config *cfg);
+
+/* Effective settings, one per line: "section.key = value  (source)" where
+ * source is default | FILE:LINE | env VAR | flag.  Passwords are ****. */
+void md_config_print(const md_config *cfg, FILE *out);
+
+/* A key's value by id (NULL when unset) and where it came from. */
+const char *md_config_get(const md_config *cfg, md_cfg_key_id id);
+md_cfg_source md_config_source(const md_config *cfg, md_cfg_key_id id);
+
+/* "default", "file", "env" or "flag". */
+const char *md_cfg_source_name(md_cfg_source src);
+
+/* The entries of a free-form section (NULL and *n = 0 for other sections). */
+const md_cfg_pair *md_config_section_pairs(const md_config *cfg,
+					   md_cfg_section_id sec, size_t *n);
+
+/* ---- connection ---------------------------------------------------------- */
+
+/* Connection parameters for PQconnectdbParams(keywords, values, 0): the
+ * options of the url/conninfo in force, minus those that came from the ini
+ * file while their PG* variable is set.  Empty arrays (just the NULL) when
+ * no target is configured.  Free with md_config_free_params. */
+md_status md_config_conn_params(const md_config *cfg, const char ***keywords,
+				const char ***values, md_error *err);
+void md_config_free_params(const char **keywords, const char **values);
+
+/* The connection target for display, password masked: the URL with ****, or
+ * "host=... dbname=... user=..." (including PG* variables that apply) when
+ * the environment changes it.  "" when everything is libpq's default.
+ * malloc'd; NULL when out of memory. */
+char *md_config_conn_display(const md_config *cfg);
+
+/* Any URL or conninfo text with its password(s) replaced by ****: a URL
+ * keeps its form; a conninfo is re-emitted from PQconninfoParse.  Text that
+ * does not parse is masked as far as it can be read.  malloc'd; NULL when
+ * out of memory. */
+char *md_conninfo_redact(const char *conninfo);
+
+/* ---- placeholders -------------------------------------------------------- */
+
+/* md_placeholder_fn (script.h) over [placeholders]; payload is the
+ * md_config *.  Names are case-insensitive (iniparser lowercases keys);
+ * NULL when undefined. */
+const char *md_config_placeholder(const char *name, void *payload);
+
+#endif
