@@ -1030,7 +1030,9 @@ int md_sql_render(md_sql *out, const md_script *s, const md_stmt *stmt, md_place
 	out->text = calloc(1, 1);
 	if (!out->text)
 		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
-	if (!(stmt->flags & MD_STMT_PLACEHOLDERS) && !memchr(b + stmt->start, '\\', stmt->end - stmt->start)) {
+	if (!(stmt->flags & MD_STMT_PLACEHOLDERS) &&
+	    !memchr(b + stmt->start, '\\', stmt->end - stmt->start) &&
+	    !memmem(b + stmt->start, stmt->end - stmt->start, "\n\n", 2)) {
 		if (sql_piece(out, &cap, b, stmt->start, b + stmt->start, stmt->end - stmt->start, 0) < 0)
 			goto nomem;
 		return 0;
@@ -1065,6 +1067,22 @@ int md_sql_render(md_sql *out, const md_script *s, const md_stmt *stmt, md_place
 			/* psql's "\;" and "\:" send the character alone */
 			if (sql_piece(out, &cap, b, tok.start + 1, b + tok.start + 1, 1, 0) < 0)
 				goto nomem;
+			continue;
+		}
+		if (tok.kind == MD_TOK_SPACE && memchr(b + tok.start, '\n', n)) {
+			/* psql reads line by line and skips empty lines outside
+			 * quotes and comments: send what psql sends */
+			size_t i = tok.start, run;
+			while (i < tok.end) {
+				run = i;
+				while (run < tok.end && !(b[run] == '\n' && run > tok.start && b[run - 1] == '\n'))
+					run++;
+				if (run > i && sql_piece(out, &cap, b, i, b + i, run - i, 0) < 0)
+					goto nomem;
+				while (run < tok.end && b[run] == '\n')
+					run++;
+				i = run;
+			}
 			continue;
 		}
 		if (sql_piece(out, &cap, b, tok.start, b + tok.start, n, 0) < 0)

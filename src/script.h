@@ -70,10 +70,12 @@ enum {
 
 typedef struct md_stmt {
 	unsigned index;      /* 0-based position in the file */
-	size_t start, end;   /* the text psql would send: [start, end), ending
-	                        with the ';' when there is one.  Leading
-	                        whitespace and -- comments are not part of it,
-	                        a leading block comment is (as in psql). */
+	size_t start, end;   /* the part of the file psql would send: [start,
+	                        end), ending with the ';' when there is one.
+	                        Leading whitespace and -- comments are not part
+	                        of it, a leading block comment is (as in psql).
+	                        md_sql_render gives the exact text sent: psql
+	                        also skips empty lines outside quotes. */
 	size_t head;         /* offset of the first token that is not a comment */
 	unsigned line, col;  /* 1-based position of head; col counts characters */
 	unsigned flags;      /* MD_STMT_* */
@@ -156,9 +158,12 @@ typedef struct md_sql {
 	size_t npieces;
 } md_sql;
 
-/* Render stmt with its ${name} placeholders replaced (outside comments, in
- * strings and dollar-quoted bodies too).  lookup may be NULL when there are
- * none.  An undefined placeholder is MD_ERR_SYNTAX with its line:col. */
+/* Render the text psql would send for stmt: its ${name} placeholders
+ * replaced (outside comments, in strings and dollar-quoted bodies too),
+ * psql's "\;" sent as ";", and empty lines outside quotes and comments
+ * dropped, as psql drops them.  lookup may be NULL when there are no
+ * placeholders.  An undefined placeholder is MD_ERR_SYNTAX with its
+ * line:col. */
 int md_sql_render(md_sql *out, const md_script *s, const md_stmt *stmt,
 		  md_placeholder_fn lookup, void *payload, md_error *err);
 

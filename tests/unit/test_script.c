@@ -475,6 +475,24 @@ static void test_render_psql_escape(void **state)
 	md_sql_free(&out);
 }
 
+/* psql skips empty lines outside quotes and comments; so does the text sent */
+static void test_render_drops_empty_lines(void **state)
+{
+	const char *sql = "SELECT 1,\n\n\n  2, '\n\n', /* \n\n */\n \n\nx;";
+	md_script s;
+	md_stmt st;
+	md_sql out;
+	md_error err;
+	(void)state;
+	md_script_init(&s, sql, strlen(sql), NULL);
+	assert_int_equal(md_script_next(&s, &st, &err), 1);
+	assert_int_equal(md_sql_render(&out, &s, &st, NULL, NULL, &err), 0);
+	assert_string_equal(out.text, "SELECT 1,\n  2, '\n\n', /* \n\n */\n \nx;");
+	/* the x (character 33 of the text sent) maps to the x of the file */
+	assert_int_equal(md_sql_source_offset(&out, 33), (size_t)(strchr(sql, 'x') - sql));
+	md_sql_free(&out);
+}
+
 static void test_multibyte_error_position(void **state)
 {
 	const char *sql = "SELECT 'ünï', ${schema}, x;";
@@ -608,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_unterminated),
 		cmocka_unit_test(test_placeholders),
 		cmocka_unit_test(test_render_psql_escape),
+		cmocka_unit_test(test_render_drops_empty_lines),
 		cmocka_unit_test(test_multibyte_error_position),
 		cmocka_unit_test(test_empty_statements),
 		cmocka_unit_test(test_tokens),
