@@ -15,7 +15,6 @@
 CC      ?= gcc
 BUILD   ?= build
 PREFIX  ?= /usr/local
-VERSION := 0.1.0
 
 PKGS       := ncursesw libpq libgit2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -25,7 +24,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g
 SAN      ?=
-CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -DMIGDECK_VERSION='"$(VERSION)"' -Isrc $(PKG_CFLAGS)
+CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
 CFLAGS   += -std=c11 $(WARN) $(OPT) $(SAN)
 LDFLAGS  += $(SAN)
 LIBS     := $(PKG_LIBS) -liniparser

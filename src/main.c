@@ -16,6 +16,7 @@
 #include "config.h"
 #include "script.h"
 #include "util.h"
+#include "version.h"
 
 enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
 
