@@ -223,9 +223,8 @@ typedef struct raw_tok {
 	size_t tag_start, tag_len;
 } raw_tok;
 
-/* Scan one token at p < len.  With ph, strings and dollar bodies stop at
- * "${" so placeholders come out as tokens of their own. */
-static void scan_token(const char *b, size_t len, size_t p, int ph, raw_tok *t)
+/* Scan one token at p < len (see scan_token). */
+static void scan_token_raw(const char *b, size_t len, size_t p, int ph, raw_tok *t)
 {
 	unsigned char c = (unsigned char)b[p];
 	size_t q;
@@ -417,6 +416,29 @@ static void scan_token(const char *b, size_t len, size_t p, int ph, raw_tok *t)
 		t->kind = MD_TOK_OPERATOR;
 		t->end = p + 1;
 		return;
+	}
+}
+
+/* Scan one token at p < len.  With ph, strings and dollar bodies stop at
+ * "${" so placeholders come out as tokens of their own; a string split that
+ * way must still close somewhere, or the whole rest is one error token, as
+ * it is without ph. */
+static void scan_token(const char *b, size_t len, size_t p, int ph, raw_tok *t)
+{
+	int open = 0, hit;
+
+	scan_token_raw(b, len, p, ph, t);
+	if (!t->resume_q)
+		return;
+	if (t->resume_q == Q_DOLLAR)
+		scan_dollar_body(b, len, t->end, t->tag_start, t->tag_len, 0, &open, &hit);
+	else
+		scan_quoted(b, len, t->end, t->resume_q, 0, &open, &hit);
+	if (open) {
+		t->open = t->resume_q;
+		t->resume_q = 0;
+		t->kind = MD_TOK_ERROR;
+		t->end = len;
 	}
 }
 

@@ -594,6 +594,29 @@ static void test_tokens_placeholders_in_strings(void **state)
 	assert_int_equal(md_lexer_next(&lx, &tok), MD_TOK_EOF);
 }
 
+/* An unterminated string stays an error when a placeholder splits it
+ * (found by the fuzzer: tests/fuzz/crashes/). */
+static void test_tokens_placeholder_unterminated(void **state)
+{
+	static const char *const inputs[] = { "SELECT '${a}", "$$${e}", "SELECT E'x${a}\\'" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		md_lexer lx;
+		md_token tok;
+		md_tok_kind k, last = MD_TOK_EOF;
+		size_t len = strlen(inputs[i]);
+
+		md_lexer_init(&lx, inputs[i], len, 1);
+		while ((k = md_lexer_next(&lx, &tok)) != MD_TOK_EOF)
+			last = k;
+		if (last != MD_TOK_ERROR)
+			fail_msg("'%s': last token %s, want error", inputs[i], md_tok_kind_name(last));
+		assert_int_equal(tok.start, len);
+	}
+}
+
 static void test_flags_text(void **state)
 {
 	char buf[128];
@@ -631,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_empty_statements),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_tokens_placeholders_in_strings),
+		cmocka_unit_test(test_tokens_placeholder_unterminated),
 		cmocka_unit_test(test_flags_text),
 	};
 	return cmocka_run_group_tests_name("script", tests, NULL, NULL);
