@@ -54,6 +54,10 @@ const char *md_status_name(md_status code)
 	case MD_ERR_NOMEM: return "out of memory";
 	case MD_ERR_DB: return "database error";
 	case MD_ERR_UNSUPPORTED: return "not supported";
+	case MD_ERR_CONNECT: return "cannot connect";
+	case MD_ERR_LOCKED: return "locked by another runner";
+	case MD_ERR_INVALID: return "validation failed";
+	case MD_ERR_REFUSED: return "refused";
 	}
 	return "unknown error";
 }

@@ -16,7 +16,11 @@ typedef enum md_status {
 	MD_ERR_SYNTAX = -4,  /* a SQL script the engine cannot split */
 	MD_ERR_NOMEM = -5,
 	MD_ERR_DB = -6,      /* the database said no */
-	MD_ERR_UNSUPPORTED = -7 /* e.g. a psql meta-command in a script */
+	MD_ERR_UNSUPPORTED = -7, /* e.g. a psql meta-command in a script */
+	MD_ERR_CONNECT = -8,  /* cannot connect to the database */
+	MD_ERR_LOCKED = -9,   /* another runner holds the migdeck lock */
+	MD_ERR_INVALID = -10, /* the workspace or history fails validation */
+	MD_ERR_REFUSED = -11  /* needs a confirmation that was not given */
 } md_status;
 
 typedef struct md_error {
@@ -25,6 +29,9 @@ typedef struct md_error {
 	unsigned line, col; /* 1-based; 0 when unknown */
 	char sqlstate[6];   /* "" unless the server sent one */
 	char msg[1024];
+	char detail[1024];  /* the server's DETAIL, HINT and CONTEXT, or "" */
+	char hint[512];
+	char context[512];
 } md_error;
 
 /* Clear an error record (NULL is accepted). */

@@ -1,0 +1,60 @@
+/* db.h - the one seam to libpq.  Every query the engine sends goes through
+ * here, so errors are captured one way (SQLSTATE, message, DETAIL, HINT,
+ * CONTEXT, position) and every PGresult is cleared where it is received. */
+#ifndef MIGDECK_DB_H
+#define MIGDECK_DB_H
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef struct md_db {
+	PGconn *conn;
+	int server_version;      /* PQserverVersion, e.g. 150004 */
+	char *target;            /* the connection as shown: password masked */
+	char *app_name;          /* application_name sent: "migdeck:<os user>" */
+	int locked;              /* holds the migdeck advisory lock */
+	long long lock_key;      /* the key it holds */
+} md_db;
+
+/* Connect with the settings of cfg (libpq applies PG* variables, .pgpass
+ * and service files itself).  application_name is "migdeck:<os user>"
+ * (with ":<role>" when role is not NULL, e.g. "monitor").  A failure is
+ * MD_ERR_CONNECT with libpq's message (never a password). */
+md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_error *err);
+void md_db_close(md_db *db);                 /* accepts NULL; unlocks first */
+
+/* Run SQL that returns no rows (may be several statements). */
+md_status md_db_exec(md_db *db, const char *sql, md_error *err);
+
+/* Run one statement with text parameters (NULL entries are SQL NULL).
+ * On success *out holds the result (PGRES_TUPLES_OK or PGRES_COMMAND_OK),
+ * to be PQclear'd by the caller; on failure *out is NULL and err is filled
+ * from the server's fields. */
+md_status md_db_query(md_db *db, PGresult **out, const char *sql, int nparams,
+		      const char *const *params, md_error *err);
+
+/* Fill err from a failed result (or the connection's message when res is
+ * NULL): SQLSTATE, primary message, DETAIL, HINT, CONTEXT. */
+md_status md_db_error(md_error *err, const PGconn *conn, const PGresult *res);
+
+/* PG_DIAG_STATEMENT_POSITION of a failed result (1-based characters), or 0. */
+long md_db_error_position(const PGresult *res);
+
+/* The session-level advisory lock that lets one runner work at a time,
+ * keyed on the history table (schema.table).  Polls pg_try_advisory_lock:
+ * wait_seconds 0 tries once, < 0 waits forever.  When another session holds
+ * it: MD_ERR_LOCKED, "locked by pid N (user@host, application_name, since
+ * T)". */
+md_status md_db_lock(md_db *db, const char *schema, const char *table, double wait_seconds,
+		     md_error *err);
+md_status md_db_unlock(md_db *db, md_error *err);
+
+/* "tx" state for messages and decisions: PQtransactionStatus. */
+int md_db_in_failed_tx(const md_db *db);
+
+/* Quote an identifier (PQescapeIdentifier); malloc'd, NULL on failure. */
+char *md_db_ident(md_db *db, const char *name);
+
+#endif

@@ -1,0 +1,102 @@
+/* history.h - what the database says is applied: migdeck's history table
+ * (default public.schema_versions), its event table, and the bookkeeping
+ * schema that creates them (migrations/*.sql, embedded at build time and
+ * applied by the same engine). */
+#ifndef MIGDECK_HISTORY_H
+#define MIGDECK_HISTORY_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "db.h"
+#include "error.h"
+
+typedef struct md_hist_row {
+	long long id;
+	char *version;        /* as in the file name; repeatables: the stem "R__x" */
+	char *description;
+	char *script;         /* file name */
+	char *checksum;       /* git blob id (40 hex), or NULL */
+	char *kind;           /* "versioned", "repeatable", "baseline" */
+	int is_active;        /* 0 once rolled back */
+	int success;          /* 0 for a failed run */
+	char *applied_at;     /* ISO 8601 text as the server prints it */
+	char *rolled_back_at; /* or NULL */
+	char *applied_by;     /* database user */
+	char *os_user;
+	char *client_host;
+	char *git_commit;     /* HEAD of the workspace when applied, or NULL */
+	long long execution_ms;
+} md_hist_row;
+
+typedef struct md_history {
+	int exists;           /* the history table exists */
+	md_hist_row *rows;    /* in id order (the order they were applied) */
+	size_t n;
+} md_history;
+
+/* Create or upgrade the bookkeeping schema (history table, event table and
+ * migdeck's own record of which bookkeeping migrations ran).  An existing
+ * table of the CRM shape (version, description, applied_at, is_active,
+ * rolled_back_at) is adopted and extended, never dropped.  The caller holds
+ * the migdeck lock. */
+md_status md_history_ensure(md_db *db, const md_config *cfg, md_error *err);
+
+/* Read the history.  A missing table is an empty history (exists = 0):
+ * reading never creates anything. */
+md_status md_history_load(md_db *db, const md_config *cfg, md_history **out, md_error *err);
+void md_history_free(md_history *h);
+
+/* The exact text applied for version (kept at apply time), malloc'd; NULL
+ * with MD_OK when none was kept. */
+md_status md_history_applied_sql(md_db *db, const md_config *cfg, const char *version,
+				 char **out, md_error *err);
+
+/* What an apply writes, in the caller's transaction.  Upserts on version
+ * (a script that inserted its own row, as the CRM seed scripts do, is
+ * completed, not duplicated; a rolled-back version is re-activated). */
+typedef struct md_apply_record {
+	const char *version, *description, *script, *checksum, *kind;
+	const char *applied_sql;   /* the text sent, placeholders substituted */
+	const char *git_commit;    /* or NULL */
+	long long execution_ms;
+	int success;
+} md_apply_record;
+md_status md_history_record_apply(md_db *db, const md_config *cfg, const md_apply_record *rec,
+				  md_error *err);
+
+/* Mark version rolled back (is_active = false, rolled_back_at = now()). */
+md_status md_history_record_rollback(md_db *db, const md_config *cfg, const char *version,
+				     md_error *err);
+
+/* Delete the rows of failed runs (repair). Returns the count in *n. */
+md_status md_history_delete_failed(md_db *db, const md_config *cfg, long long *n, md_error *err);
+
+/* Set the recorded checksum of version (repair). */
+md_status md_history_set_checksum(md_db *db, const md_config *cfg, const char *version,
+				  const char *checksum, md_error *err);
+
+/* One row of the event table: who (database user, OS user, host), when
+ * (now()), what (action, version, script), outcome, error text. */
+typedef struct md_event {
+	const char *action;    /* "apply", "rollback", "baseline", "repair", "failure" */
+	const char *version;   /* or NULL */
+	const char *script;    /* or NULL */
+	const char *outcome;   /* "ok", "failed", "retry" */
+	const char *error;     /* "file:line:col: ERROR: ..." or NULL */
+	const char *detail;    /* free text, or NULL */
+	long long duration_ms;
+	const char *git_commit;
+} md_event;
+md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, md_error *err);
+
+/* The embedded bookkeeping migrations (generated from migrations/). */
+typedef struct md_embedded {
+	const char *name;      /* "001_history.sql" */
+	const char *sql;
+	size_t len;
+} md_embedded;
+extern const md_embedded md_embedded_migrations[];
+extern const size_t md_embedded_count;
+
+#endif
