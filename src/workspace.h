@@ -4,7 +4,30 @@
  * checksum and rollback pair.  Problems (duplicate versions, a rollback with
  * no forward file, names that fit no convention, non-.sql files) are kept in
  * a list, not fatal: `validate` fails on them, other commands refuse only
- * when a problem touches what they would do. */
+ * when a problem touches what they would do.
+ *
+ * Naming (the prefixes V, U, R and the word "rollback" are case-sensitive):
+ *   flyway       V<ver>__<desc>.sql, rollback U<ver>__<desc>.sql, repeatable
+ *                R__<desc>.sql; <ver> is 1, 1.2.3 or 1_2_3 (`_` as `.`).
+ *   numbered     <digits>_<desc>.sql (any width; not a dated/timestamped shape)
+ *   dated        YYYYMMDD_<desc>.sql (8 digits that form a real date,
+ *                years 1900..2999)
+ *   timestamped  YYYYMMDD_HHMMSS_<desc>.sql (version text "20241227_120000")
+ * Numbered, dated and timestamped rollbacks may be spelt either
+ * <ver>_rollback_<desc>.sql or <ver>_<desc>_rollback.sql (or <ver>_rollback.sql,
+ * with no description); `create` writes <ver>_rollback_<desc>.sql for
+ * numbered and dated, <ver>_<desc>_rollback.sql for timestamped.  A rollback
+ * pairs with the forward file of the same version wherever it lives (one in
+ * its own folder first).  Descriptions: `_` read as a space.
+ *
+ * Scanning: hidden entries (dot files) and subfolders are ignored; so are
+ * *.md and *.txt files (READMEs, notes).  Any other file not ending in .sql
+ * is an MD_WS_NOT_SQL problem.  archive/consolidated_schema.sql is the
+ * baseline: not a migration, not a problem (see baseline_path).  A file
+ * that cannot be read is still listed (checksum "", size -1 when unknown)
+ * with an MD_WS_UNREADABLE problem.  Problem messages name files relative
+ * to the ini's folder (config base_dir; the parent of pending/ when unset):
+ * "pending/003_x.sql: duplicate version 003 (also applied/003_y.sql)". */
 #ifndef MIGDECK_WORKSPACE_H
 #define MIGDECK_WORKSPACE_H
 
@@ -90,17 +113,29 @@ typedef struct md_workspace {
 	md_file *rollbacks;   /* rollback files, in version order */
 	size_t nrollbacks;
 	md_ws_problem *problems;
-	size_t nproblems;
+	size_t nproblems;     /* sorted by path */
+	/* added with the scanner: */
+	char *rel_dirs[3];    /* the folders as messages name them: relative to
+	                         the ini's folder when inside it ("pending",
+	                         "db/applied"; "" for that folder itself), else
+	                         as configured; NULL for a folder not configured */
+	char *baseline_path;  /* archive/consolidated_schema.sql, or NULL */
 } md_workspace;
 
 /* Scan the folders of cfg (a folder that does not exist is empty, not an
  * error, unless it was set explicitly: config checked that).  Reads every
- * .sql file once to compute its checksum. */
+ * .sql file once to compute its checksum.  When pending and applied are one
+ * folder (same real path), single_folder is set and its files are listed
+ * once, as pending; a folder named twice is scanned once.  MD_ERR_IO when a
+ * folder exists but cannot be listed; MD_ERR_NOMEM. */
 md_status md_workspace_scan(md_workspace **out, const md_config *cfg, md_error *err);
+/* Free a scanned workspace (NULL is accepted).  The strings of an md_file
+ * are the workspace's (one block per file): not for a hand-built one. */
 void md_workspace_free(md_workspace *ws);
 
-/* Parse one file name.  Returns 0 and fills style, kind, version and
- * description (malloc'd into *desc), or -1 if the name fits no convention. */
+/* Parse one file name (with or without ".sql").  Returns 0 and fills
+ * style, kind, version and description (malloc'd into *desc), or -1 if the
+ * name fits no convention (or out of memory).  Any output may be NULL. */
 int md_name_parse(const char *name, md_style *style, md_kind *kind, md_version *version,
 		  char **desc);
 
@@ -108,15 +143,27 @@ int md_name_parse(const char *name, md_style *style, md_kind *kind, md_version *
  * LF (equal to `git hash-object` of the LF file).  hex gets 41 bytes. */
 md_status md_checksum(const char *buf, size_t len, char hex[41], md_error *err);
 
-/* Find a forward file by version text ("20241227_000001") or stem
- * ("20241227_000001_initial_schema"). */
+/* Find a forward file by version ("20241227_000001"; compared as a
+ * version, so "1.2" finds V1_2__x.sql), by stem
+ * ("20241227_000001_initial_schema") or by file name.  The first of
+ * duplicates; NULL when none. */
 md_file *md_workspace_find(const md_workspace *ws, const char *version_or_stem);
 
 /* Names for a new migration NAME in style (NONE: the workspace's style, or
- * dated when empty).  The version is the next one after the highest in the
- * workspace (numbered: width kept; dated/timestamped: now, made later than
- * the highest if needed; flyway: highest major + 1).  Writes malloc'd file
- * names (no folder) into *forward and *rollback. */
+ * dated when empty).  NAME becomes a slug: ASCII letters (lowercased) and
+ * digits kept, every other run of characters (`_` included) one `_`, none
+ * at either end, at most 100 bytes; an empty slug is MD_ERR_USAGE, and so
+ * is a slug that would not read back as a new forward file (numbered
+ * "rollback_x").  The version is the next one after the highest in the
+ * workspace (ws may be NULL: empty):
+ *   numbered     highest + 1, zero-padded to the widest existing (3 when none)
+ *   flyway       highest first part + 1 (V3 after V2.5)
+ *   dated        today (UTC, from now_epoch); MD_ERR_INVALID, suggesting
+ *                --style timestamped, when a dated or timestamped version
+ *                of today or later exists
+ *   timestamped  now (UTC) as YYYYMMDD_HHMMSS, one second past the highest
+ *                dated/timestamped version when that is not earlier
+ * Writes malloc'd file names (no folder) into *forward and *rollback. */
 md_status md_workspace_new_names(const md_workspace *ws, md_style style, const char *name,
 				 long long now_epoch, char **forward, char **rollback,
 				 md_error *err);
