@@ -30,7 +30,12 @@ LDFLAGS  += $(SAN)
 LIBS     := $(PKG_LIBS) -liniparser
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+CLI_SRC  := src/main.c $(wildcard src/cli/*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# migdeck's own bookkeeping schema, migrations/*.sql, compiled in.
+EMBED_SQL := $(sort $(wildcard migrations/*.sql))
+LIB_OBJ  += $(BUILD)/gen/embedded.o
 LIB      := $(BUILD)/libmigdeck.a
 BIN      := $(BUILD)/migdeck
 
@@ -55,11 +60,19 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# (the folder too: a file removed from migrations/ regenerates it)
+$(BUILD)/gen/embedded.c: migrations/embed.sh $(EMBED_SQL) migrations
+	@mkdir -p $(dir $@)
+	sh migrations/embed.sh $(EMBED_SQL) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN): $(BUILD)/src/main.o $(LIB)
+$(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SUPPORT_OBJ) $(LIB)
@@ -118,12 +131,12 @@ uninstall:
 
 # compile_commands.json for clangd and clang-tidy (bear ships with the machine
 # image; without it, the file is written from make's dry run).
-compile_commands.json: $(LIB_SRC) src/main.c $(UNIT_SRC) $(INT_SRC) $(SUPPORT_SRC)
+compile_commands.json: $(LIB_SRC) $(CLI_SRC) $(UNIT_SRC) $(INT_SRC) $(SUPPORT_SRC)
 	@sh tests/compdb.sh "$(CC)" "$(CPPFLAGS) $(CFLAGS)" $^ > $@
 	@echo "wrote $@"
 
 format:
-	clang-format -i src/*.c src/*.h tests/*/*.c tests/*/*.h
+	clang-format -i src/*.c src/*.h src/cli/*.c src/cli/*.h tests/*/*.c tests/*/*.h
 
 clean:
 	rm -rf build migdeck compile_commands.json

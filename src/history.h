@@ -1,6 +1,6 @@
 /* history.h - what the database says is applied: migdeck's history table
  * (default public.schema_versions), its event table, and the bookkeeping
- * schema that creates them (migrations/*.sql, embedded at build time and
+ * schema that creates them (the .sql files in migrations/, embedded at build time and
  * applied by the same engine). */
 #ifndef MIGDECK_HISTORY_H
 #define MIGDECK_HISTORY_H

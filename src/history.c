@@ -1,0 +1,734 @@
+/* history.c - the history table, its event table and the bookkeeping schema
+ * that creates them (see history.h).
+ *
+ * Names: the history table is [history] schema.table (default
+ * public.schema_versions); beside it live <table>_events (one row per
+ * apply, rollback, baseline, repair and failure) and <table>_migdeck (which
+ * of the embedded bookkeeping files ran).  A table name too long for the
+ * suffix is shortened (at a character boundary) to fit PostgreSQL's 63
+ * bytes.
+ *
+ * Every value goes to the server as a parameter; identifiers are quoted
+ * with md_db_ident. */
+#include "history.h"
+
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "script.h"
+
+#define NAME_MAX_BYTES 63
+
+/* ---- names ------------------------------------------------------------------- */
+
+typedef struct hnames {
+	char events_raw[NAME_MAX_BYTES + 1], record_raw[NAME_MAX_BYTES + 1];
+	const char *schema_raw, *table_raw;
+	char *schema_q, *table_q, *events_q, *record_q; /* quoted identifiers */
+	char *schema_lit, *table_lit;                   /* raw names as literals */
+	char *history, *events, *record;                /* schema.table, quoted */
+} hnames;
+
+static void suffixed(char *out, const char *base, const char *suffix)
+{
+	size_t n = strlen(base), s = strlen(suffix);
+
+	if (n + s > NAME_MAX_BYTES) {
+		n = NAME_MAX_BYTES - s;
+		while (n > 0 && ((unsigned char)base[n] & 0xc0) == 0x80)
+			n--; /* do not cut a UTF-8 character */
+	}
+	memcpy(out, base, n);
+	memcpy(out + n, suffix, s + 1);
+}
+
+static char *qualify(const char *schema_q, const char *table_q)
+{
+	size_t len = strlen(schema_q) + strlen(table_q) + 2;
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "%s.%s", schema_q, table_q);
+	return s;
+}
+
+static char *literal(md_db *db, const char *s)
+{
+	char *q = PQescapeLiteral(db->conn, s, strlen(s)), *copy;
+
+	if (!q)
+		return NULL;
+	copy = strdup(q);
+	PQfreemem(q);
+	return copy;
+}
+
+static void names_free(hnames *nm)
+{
+	free(nm->schema_q);
+	free(nm->table_q);
+	free(nm->events_q);
+	free(nm->record_q);
+	free(nm->schema_lit);
+	free(nm->table_lit);
+	free(nm->history);
+	free(nm->events);
+	free(nm->record);
+	memset(nm, 0, sizeof(*nm));
+}
+
+static md_status names_init(hnames *nm, md_db *db, const md_config *cfg, int literals,
+			    md_error *err)
+{
+	memset(nm, 0, sizeof(*nm));
+	nm->schema_raw = cfg && cfg->history_schema ? cfg->history_schema : "public";
+	nm->table_raw = cfg && cfg->history_table ? cfg->history_table : "schema_versions";
+	suffixed(nm->events_raw, nm->table_raw, "_events");
+	suffixed(nm->record_raw, nm->table_raw, "_migdeck");
+	nm->schema_q = md_db_ident(db, nm->schema_raw);
+	nm->table_q = md_db_ident(db, nm->table_raw);
+	nm->events_q = md_db_ident(db, nm->events_raw);
+	nm->record_q = md_db_ident(db, nm->record_raw);
+	if (!nm->schema_q || !nm->table_q || !nm->events_q || !nm->record_q)
+		goto fail;
+	nm->history = qualify(nm->schema_q, nm->table_q);
+	nm->events = qualify(nm->schema_q, nm->events_q);
+	nm->record = qualify(nm->schema_q, nm->record_q);
+	if (!nm->history || !nm->events || !nm->record)
+		goto fail;
+	if (literals) {
+		nm->schema_lit = literal(db, nm->schema_raw);
+		nm->table_lit = literal(db, nm->table_raw);
+		if (!nm->schema_lit || !nm->table_lit)
+			goto fail;
+	}
+	return MD_OK;
+fail:
+	names_free(nm);
+	return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0,
+			    "cannot quote the history table name %s.%s (out of memory or bad "
+			    "encoding)",
+			    cfg && cfg->history_schema ? cfg->history_schema : "public",
+			    cfg && cfg->history_table ? cfg->history_table : "schema_versions");
+}
+
+/* printf into a malloc'd string; NULL when out of memory. */
+static char *sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *sqlf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	s = malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+static md_status nomem(md_error *err)
+{
+	return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+}
+
+/* Run sql (built by sqlf, freed here) with parameters; *out as md_db_query
+ * (NULL: the result is cleared). */
+static md_status run(md_db *db, PGresult **out, char *sql, int nparams, const char *const *params,
+		     md_error *err)
+{
+	PGresult *res = NULL;
+	md_status rc;
+
+	if (out)
+		*out = NULL;
+	if (!sql)
+		return nomem(err);
+	rc = md_db_query(db, &res, sql, nparams, params, err);
+	free(sql);
+	if (rc == MD_OK && out)
+		*out = res;
+	else
+		PQclear(res);
+	return rc;
+}
+
+/* ---- who and where ------------------------------------------------------------- */
+
+static void os_user(char *out, size_t outsz)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	const char *env;
+
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name &&
+	    res->pw_name[0]) {
+		snprintf(out, outsz, "%s", res->pw_name);
+		return;
+	}
+	env = getenv("USER");
+	snprintf(out, outsz, "%s", env && *env ? env : "?");
+}
+
+static void client_host(char *out, size_t outsz)
+{
+	if (gethostname(out, outsz) != 0 || !out[0])
+		snprintf(out, outsz, "?");
+	out[outsz - 1] = '\0';
+}
+
+/* ---- the bookkeeping schema ------------------------------------------------------ */
+
+static const char *lookup(const char *name, void *payload)
+{
+	const hnames *nm = payload;
+
+	if (strcmp(name, "md_schema") == 0)
+		return nm->schema_q;
+	if (strcmp(name, "md_table") == 0)
+		return nm->table_q;
+	if (strcmp(name, "md_table_events") == 0)
+		return nm->events_q;
+	if (strcmp(name, "md_table_migdeck") == 0)
+		return nm->record_q;
+	if (strcmp(name, "md_schema_literal") == 0)
+		return nm->schema_lit;
+	if (strcmp(name, "md_table_literal") == 0)
+		return nm->table_lit;
+	return NULL;
+}
+
+/* Mark in done[] the embedded files the record table lists. */
+static md_status ran_already(md_db *db, const hnames *nm, char *done, md_error *err)
+{
+	const char *params[2] = { nm->schema_raw, nm->record_raw };
+	PGresult *res;
+	md_status rc;
+	int i;
+	size_t k;
+
+	rc = md_db_query(db, &res, "SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL",
+			 2, params, err);
+	if (rc)
+		return rc;
+	i = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!i)
+		return MD_OK;
+	rc = run(db, &res, sqlf("SELECT name FROM %s", nm->record), 0, NULL, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < PQntuples(res); i++)
+		for (k = 0; k < md_embedded_count; k++)
+			if (strcmp(PQgetvalue(res, i, 0), md_embedded_migrations[k].name) == 0)
+				done[k] = 1;
+	PQclear(res);
+	return MD_OK;
+}
+
+/* Run one embedded file, statement by statement. */
+static md_status run_embedded(md_db *db, hnames *nm, const md_embedded *m, md_error *err)
+{
+	char file[256];
+	md_script s;
+	md_stmt st;
+	md_sql sql;
+	int more;
+	md_status rc;
+
+	snprintf(file, sizeof(file), "migdeck:%s", m->name);
+	md_script_init(&s, m->sql, m->len, file);
+	while ((more = md_script_next(&s, &st, err)) == 1) {
+		if (st.flags & MD_STMT_EMPTY)
+			continue;
+		if (st.flags & (MD_STMT_META | MD_STMT_COPY_DATA))
+			return md_error_set(err, MD_ERR_UNSUPPORTED, file, st.line, st.col,
+					    "a bookkeeping file cannot use psql meta-commands or COPY");
+		rc = md_sql_render(&sql, &s, &st, lookup, nm, err);
+		if (rc)
+			return rc;
+		rc = md_db_exec(db, sql.text, err);
+		md_sql_free(&sql);
+		if (rc) {
+			if (err) {
+				snprintf(err->file, sizeof(err->file), "%s", file);
+				err->line = st.line;
+				err->col = st.col;
+			}
+			return rc;
+		}
+	}
+	return more < 0 ? (md_status)more : MD_OK;
+}
+
+md_status md_history_ensure(md_db *db, const md_config *cfg, md_error *err)
+{
+	hnames nm;
+	char *done = NULL;
+	int own = 0;
+	size_t i, todo = 0;
+	md_status rc;
+
+	rc = names_init(&nm, db, cfg, 1, err);
+	if (rc)
+		return rc;
+	done = calloc(md_embedded_count + 1, 1);
+	if (!done) {
+		rc = nomem(err);
+		goto out;
+	}
+	if (md_db_in_failed_tx(db)) {
+		rc = md_error_set(err, MD_ERR_DB, NULL, 0, 0,
+				  "cannot prepare the history table inside a failed transaction");
+		goto out;
+	}
+	rc = ran_already(db, &nm, done, err);
+	if (rc)
+		goto out;
+	for (i = 0; i < md_embedded_count; i++)
+		todo += !done[i];
+	if (!todo)
+		goto out;
+	/* one transaction (the caller's, when one is open) */
+	own = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
+	if (own) {
+		/* quiet the "already exists, skipping" notices of IF NOT EXISTS */
+		rc = md_db_exec(db, "BEGIN; SET LOCAL client_min_messages = warning", err);
+		if (rc) {
+			own = 0;
+			goto out;
+		}
+	}
+	for (i = 0; i < md_embedded_count; i++) {
+		const char *params[1] = { md_embedded_migrations[i].name };
+
+		if (done[i])
+			continue;
+		rc = run_embedded(db, &nm, &md_embedded_migrations[i], err);
+		if (rc)
+			goto out;
+		rc = run(db, NULL, sqlf("INSERT INTO %s (name) VALUES ($1)", nm.record), 1, params,
+			 err);
+		if (rc)
+			goto out;
+	}
+	if (own) {
+		own = 0;
+		rc = md_db_exec(db, "COMMIT", err);
+	}
+out:
+	if (own) {
+		md_error ignore;
+
+		(void)md_db_exec(db, "ROLLBACK", &ignore);
+	}
+	free(done);
+	names_free(&nm);
+	return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+/* The columns read, in the order of the select list. */
+enum {
+	C_ID, C_VERSION, C_DESCRIPTION, C_SCRIPT, C_CHECKSUM, C_KIND, C_IS_ACTIVE, C_SUCCESS,
+	C_APPLIED_AT, C_ROLLED_BACK_AT, C_APPLIED_BY, C_OS_USER, C_CLIENT_HOST, C_GIT_COMMIT,
+	C_EXECUTION_MS, NCOLS
+};
+
+static const char *const col_names[NCOLS] = {
+	"id", "version", "description", "script", "checksum", "kind", "is_active", "success",
+	"applied_at", "rolled_back_at", "applied_by", "os_user", "client_host", "git_commit",
+	"execution_ms"
+};
+
+static const char columns_array[] =
+	"{id,version,description,script,checksum,kind,is_active,success,applied_at,"
+	"rolled_back_at,applied_by,os_user,client_host,git_commit,execution_ms}";
+
+static int is_time_col(int c)
+{
+	return c == C_APPLIED_AT || c == C_ROLLED_BACK_AT;
+}
+
+static int text_false(const char *v)
+{
+	return strcmp(v, "f") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0 ||
+	       strcmp(v, "n") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0;
+}
+
+static char *value_dup(const PGresult *res, int row, int col, int *oom)
+{
+	char *v;
+
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	v = strdup(PQgetvalue(res, row, col));
+	if (!v)
+		*oom = 1;
+	return v;
+}
+
+static void row_free(md_hist_row *r)
+{
+	free(r->version);
+	free(r->description);
+	free(r->script);
+	free(r->checksum);
+	free(r->kind);
+	free(r->applied_at);
+	free(r->rolled_back_at);
+	free(r->applied_by);
+	free(r->os_user);
+	free(r->client_host);
+	free(r->git_commit);
+}
+
+void md_history_free(md_history *h)
+{
+	size_t i;
+
+	if (!h)
+		return;
+	for (i = 0; i < h->n; i++)
+		row_free(&h->rows[i]);
+	free(h->rows);
+	free(h);
+}
+
+/* Which of col_names the table has: has[] filled; *exists = 0 when there
+ * is no such table. */
+static md_status probe_columns(md_db *db, const hnames *nm, int *exists, int has[NCOLS],
+			       md_error *err)
+{
+	static const char sql[] =
+		"SELECT w.i, EXISTS (SELECT 1 FROM pg_attribute a"
+		"                     WHERE a.attrelid = r.oid AND a.attname = w.n"
+		"                       AND a.attnum > 0 AND NOT a.attisdropped)"
+		" FROM (SELECT to_regclass(format('%I.%I', $1::text, $2::text)) AS oid) AS r,"
+		"      unnest($3::text[]) WITH ORDINALITY AS w(n, i)"
+		" WHERE r.oid IS NOT NULL";
+	const char *params[3] = { nm->schema_raw, nm->table_raw, columns_array };
+	PGresult *res;
+	md_status rc;
+	int i;
+
+	memset(has, 0, NCOLS * sizeof(has[0]));
+	rc = md_db_query(db, &res, sql, 3, params, err);
+	if (rc)
+		return rc;
+	*exists = PQntuples(res) > 0;
+	for (i = 0; i < PQntuples(res); i++) {
+		long k = strtol(PQgetvalue(res, i, 0), NULL, 10) - 1;
+
+		if (k >= 0 && k < NCOLS)
+			has[k] = strcmp(PQgetvalue(res, i, 1), "t") == 0;
+	}
+	PQclear(res);
+	return MD_OK;
+}
+
+static char *select_sql(const hnames *nm, const int has[NCOLS])
+{
+	size_t cap = 1024, len = 0;
+	char *s = malloc(cap), *p;
+	const char *order;
+	int c, n;
+
+	if (!s)
+		return NULL;
+	len += (size_t)snprintf(s, cap, "SELECT ");
+	for (c = 0; c < NCOLS; c++) {
+		char item[128];
+
+		if (!has[c])
+			snprintf(item, sizeof(item), "NULL");
+		else if (is_time_col(c))
+			snprintf(item, sizeof(item), "to_json(%s) #>> '{}'", col_names[c]);
+		else
+			snprintf(item, sizeof(item), "%s", col_names[c]);
+		n = snprintf(s + len, cap - len, "%s%s", c ? ", " : "", item);
+		len += (size_t)n; /* cap holds every item: at most NCOLS * 40 bytes */
+	}
+	if (has[C_ID])
+		order = "id";
+	else if (has[C_APPLIED_AT])
+		order = "applied_at NULLS FIRST, version";
+	else
+		order = "version";
+	n = snprintf(NULL, 0, " FROM %s ORDER BY %s", nm->history, order);
+	p = realloc(s, len + (size_t)n + 1);
+	if (!p) {
+		free(s);
+		return NULL;
+	}
+	snprintf(p + len, (size_t)n + 1, " FROM %s ORDER BY %s", nm->history, order);
+	return p;
+}
+
+md_status md_history_load(md_db *db, const md_config *cfg, md_history **out, md_error *err)
+{
+	md_history *h;
+	PGresult *res = NULL;
+	hnames nm;
+	int has[NCOLS], exists = 0, oom = 0, i, rows;
+	md_status rc;
+
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return nomem(err);
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc) {
+		free(h);
+		return rc;
+	}
+	rc = probe_columns(db, &nm, &exists, has, err);
+	if (rc || !exists)
+		goto out;
+	if (!has[C_VERSION]) {
+		rc = md_error_set(err, MD_ERR_INVALID, NULL, 0, 0,
+				  "table %s has no version column: it is not a history table",
+				  nm.history);
+		goto out;
+	}
+	h->exists = 1;
+	rc = run(db, &res, select_sql(&nm, has), 0, NULL, err);
+	if (rc)
+		goto out;
+	rows = PQntuples(res);
+	if (rows > 0) {
+		h->rows = calloc((size_t)rows, sizeof(*h->rows));
+		if (!h->rows) {
+			rc = nomem(err);
+			goto out;
+		}
+	}
+	for (i = 0; i < rows && !oom; i++) {
+		md_hist_row *r = &h->rows[i];
+
+		h->n++;
+		r->id = PQgetisnull(res, i, C_ID) ? 0 : strtoll(PQgetvalue(res, i, C_ID), NULL, 10);
+		r->version = value_dup(res, i, C_VERSION, &oom);
+		r->description = value_dup(res, i, C_DESCRIPTION, &oom);
+		r->script = value_dup(res, i, C_SCRIPT, &oom);
+		r->checksum = value_dup(res, i, C_CHECKSUM, &oom);
+		r->kind = value_dup(res, i, C_KIND, &oom);
+		r->applied_at = value_dup(res, i, C_APPLIED_AT, &oom);
+		r->rolled_back_at = value_dup(res, i, C_ROLLED_BACK_AT, &oom);
+		r->applied_by = value_dup(res, i, C_APPLIED_BY, &oom);
+		r->os_user = value_dup(res, i, C_OS_USER, &oom);
+		r->client_host = value_dup(res, i, C_CLIENT_HOST, &oom);
+		r->git_commit = value_dup(res, i, C_GIT_COMMIT, &oom);
+		/* a NULL is_active (a CRM row without the default) counts as
+		 * active unless the row says when it was rolled back */
+		if (PQgetisnull(res, i, C_IS_ACTIVE))
+			r->is_active = PQgetisnull(res, i, C_ROLLED_BACK_AT);
+		else
+			r->is_active = !text_false(PQgetvalue(res, i, C_IS_ACTIVE));
+		r->success = PQgetisnull(res, i, C_SUCCESS) ||
+			     !text_false(PQgetvalue(res, i, C_SUCCESS));
+		r->execution_ms = PQgetisnull(res, i, C_EXECUTION_MS)
+					  ? 0
+					  : strtoll(PQgetvalue(res, i, C_EXECUTION_MS), NULL, 10);
+	}
+	if (oom)
+		rc = nomem(err);
+out:
+	PQclear(res);
+	names_free(&nm);
+	if (rc) {
+		md_history_free(h);
+		return rc;
+	}
+	*out = h;
+	return MD_OK;
+}
+
+md_status md_history_applied_sql(md_db *db, const md_config *cfg, const char *version,
+				 char **out, md_error *err)
+{
+	const char *params[1] = { version };
+	PGresult *res;
+	hnames nm;
+	md_status rc;
+
+	*out = NULL;
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc)
+		return rc;
+	rc = run(db, &res, sqlf("SELECT applied_sql FROM %s WHERE version = $1", nm.history), 1,
+		 params, err);
+	names_free(&nm);
+	if (rc)
+		return rc;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		*out = strdup(PQgetvalue(res, 0, 0));
+		if (!*out)
+			rc = nomem(err);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* ---- writing --------------------------------------------------------------------- */
+
+md_status md_history_record_apply(md_db *db, const md_config *cfg, const md_apply_record *rec,
+				  md_error *err)
+{
+	char ms[32], user[256], host[256];
+	const char *params[11];
+	hnames nm;
+	md_status rc;
+
+	if (!rec || !rec->version)
+		return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0, "no version to record");
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc)
+		return rc;
+	snprintf(ms, sizeof(ms), "%lld", rec->execution_ms);
+	os_user(user, sizeof(user));
+	client_host(host, sizeof(host));
+	params[0] = rec->version;
+	params[1] = rec->description;
+	params[2] = rec->script;
+	params[3] = rec->checksum;
+	params[4] = rec->kind;
+	params[5] = rec->applied_sql;
+	params[6] = rec->git_commit;
+	params[7] = ms;
+	params[8] = rec->success ? "true" : "false";
+	params[9] = user;
+	params[10] = host;
+	/* kind is never NULL in migdeck's own rows: 002_self_recording.sql
+	 * tells a script's own INSERT from migdeck's by it */
+	rc = run(db, NULL,
+		 sqlf("INSERT INTO %s AS h (version, description, script, checksum, kind,"
+		      " applied_sql, git_commit, execution_ms, success, applied_by, os_user,"
+		      " client_host, applied_at, is_active, rolled_back_at)"
+		      " VALUES ($1, $2, $3, $4, coalesce($5, 'versioned'), $6, $7, $8::bigint,"
+		      " $9::boolean, current_user, $10, $11, now(), true, NULL)"
+		      " ON CONFLICT (version) DO UPDATE SET"
+		      " description = coalesce(EXCLUDED.description, h.description),"
+		      " script = EXCLUDED.script, checksum = EXCLUDED.checksum,"
+		      " kind = EXCLUDED.kind, applied_sql = EXCLUDED.applied_sql,"
+		      " git_commit = EXCLUDED.git_commit, execution_ms = EXCLUDED.execution_ms,"
+		      " success = EXCLUDED.success, applied_by = EXCLUDED.applied_by,"
+		      " os_user = EXCLUDED.os_user, client_host = EXCLUDED.client_host,"
+		      " applied_at = EXCLUDED.applied_at, is_active = true, rolled_back_at = NULL",
+		      nm.history),
+		 11, params, err);
+	names_free(&nm);
+	return rc;
+}
+
+/* Run an UPDATE/DELETE on the history table; *n gets the rows it touched. */
+static md_status change(md_db *db, const md_config *cfg, const char *fmt_sql, int nparams,
+			const char *const *params, long long *n, md_error *err)
+{
+	PGresult *res;
+	hnames nm;
+	md_status rc;
+
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc)
+		return rc;
+	rc = run(db, &res, sqlf(fmt_sql, nm.history), nparams, params, err);
+	names_free(&nm);
+	if (rc)
+		return rc;
+	*n = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return MD_OK;
+}
+
+/* The format strings below take the quoted table name once. */
+#define SQL_ROLLBACK "UPDATE %s SET is_active = false, rolled_back_at = now() WHERE version = $1"
+#define SQL_DELETE_FAILED "DELETE FROM %s WHERE NOT success"
+#define SQL_SET_CHECKSUM "UPDATE %s SET checksum = $2 WHERE version = $1"
+
+md_status md_history_record_rollback(md_db *db, const md_config *cfg, const char *version,
+				     md_error *err)
+{
+	const char *params[1] = { version };
+	long long n = 0;
+	md_status rc;
+
+	rc = change(db, cfg, SQL_ROLLBACK, 1, params, &n, err);
+	if (rc == MD_OK && n == 0)
+		rc = md_error_set(err, MD_ERR_INVALID, NULL, 0, 0,
+				  "version %s is not in the history table", version);
+	return rc;
+}
+
+md_status md_history_delete_failed(md_db *db, const md_config *cfg, long long *n, md_error *err)
+{
+	long long count = 0;
+	md_status rc;
+
+	rc = change(db, cfg, SQL_DELETE_FAILED, 0, NULL, &count, err);
+	if (n)
+		*n = rc == MD_OK ? count : 0;
+	return rc;
+}
+
+md_status md_history_set_checksum(md_db *db, const md_config *cfg, const char *version,
+				  const char *checksum, md_error *err)
+{
+	const char *params[2] = { version, checksum };
+	long long n = 0;
+	md_status rc;
+
+	rc = change(db, cfg, SQL_SET_CHECKSUM, 2, params, &n, err);
+	if (rc == MD_OK && n == 0)
+		rc = md_error_set(err, MD_ERR_INVALID, NULL, 0, 0,
+				  "version %s is not in the history table", version);
+	return rc;
+}
+
+md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, md_error *err)
+{
+	char ms[32], user[256], host[256];
+	const char *params[10];
+	hnames nm;
+	md_status rc;
+
+	if (!ev || !ev->action || !ev->outcome)
+		return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0,
+				    "an event needs an action and an outcome");
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc)
+		return rc;
+	snprintf(ms, sizeof(ms), "%lld", ev->duration_ms);
+	os_user(user, sizeof(user));
+	client_host(host, sizeof(host));
+	params[0] = ev->action;
+	params[1] = ev->version;
+	params[2] = ev->script;
+	params[3] = ev->outcome;
+	params[4] = ev->error;
+	params[5] = ev->detail;
+	params[6] = ms;
+	params[7] = user;
+	params[8] = host;
+	params[9] = ev->git_commit;
+	rc = run(db, NULL,
+		 sqlf("INSERT INTO %s (action, version, script, outcome, error, detail,"
+		      " duration_ms, os_user, client_host, git_commit)"
+		      " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9, $10)",
+		      nm.events),
+		 10, params, err);
+	names_free(&nm);
+	return rc;
+}
