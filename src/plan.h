@@ -29,10 +29,14 @@ enum {
 
 typedef struct md_plan_item {
 	const md_file *file;     /* NULL for MISSING_FILE */
-	const md_hist_row *row;  /* the latest row for this version, or NULL */
+	const md_hist_row *row;  /* the latest row for this version (APPLIED:
+	                            the latest active successful one), or NULL;
+	                            for a file with no row of its own at or
+	                            below an active "baseline" row: that row */
 	md_state state;
 	unsigned flags;          /* MD_PLAN_* */
-	md_folder want;          /* the folder the file belongs in */
+	md_folder want;          /* the folder the file belongs in (single-folder
+	                            mode: where it is; MISSING_FILE: applied) */
 } md_plan_item;
 
 typedef struct md_plan {
@@ -42,13 +46,31 @@ typedef struct md_plan {
 	size_t npending;         /* items migrate would run */
 } md_plan;
 
+/* Match the files of ws to the rows of hist (NULL: an empty history).
+ * A versioned file takes the rows whose version text equals its own; when
+ * there are none, the rows whose version compares equal (md_version_cmp:
+ * "1.2" = "1_2" = "1.2.0", "001" = "1"); then rows whose script is its file
+ * name.  A repeatable takes the rows whose version is its stem.  Items point
+ * into ws and hist, which must outlive the plan.  Only MD_PLAN_DRIFT is set
+ * here: md_plan_classify_drift adds cosmetic or real. */
 md_status md_plan_build(md_plan **out, const md_workspace *ws, const md_history *hist,
 			md_error *err);
 void md_plan_free(md_plan *plan);
 
 /* Classify a change of text: 0 identical token streams (cosmetic: only
- * comments and whitespace differ), 1 real change.  Uses the script lexer. */
+ * comments and whitespace differ), 1 real change.  Uses the script lexer
+ * (placeholders off); keywords, bare identifiers and string prefixes
+ * compare ignoring ASCII case, as the server folds them; everything else
+ * byte for byte.  An unterminated quote or comment in either text is real. */
 int md_drift_is_real(const char *old_text, size_t old_len, const char *new_text, size_t new_len);
+
+/* Set MD_PLAN_DRIFT_COSMETIC or MD_PLAN_DRIFT_REAL on a drifted item from
+ * the text the database applied and the file's text now (compare like with
+ * like: both with placeholders substituted, or both raw).  A NULL text
+ * (none kept) is real drift.  Does nothing to an item without
+ * MD_PLAN_DRIFT. */
+void md_plan_classify_drift(md_plan_item *it, const char *applied_text, size_t applied_len,
+			    const char *file_text, size_t file_len);
 
 const char *md_state_name(md_state s);  /* "pending", "applied", "rolled back", ... */
 
