@@ -936,11 +936,30 @@ static int v_person(const md_cfg_key *k, const char *raw, const vctx *ctx, char 
 	return (*raw && !*text) ? MD_ERR_NOMEM : 0;
 }
 
+static int v_count(const md_cfg_key *k, const char *raw, const vctx *ctx, char **text,
+		   long long *num)
+{
+	char q[200], *end = NULL;
+	long v;
+
+	(void)k;
+	errno = 0;
+	v = strtol(raw, &end, 10);
+	if (!*raw || *end || errno || v < 0 || v > 1000) {
+		snprintf(ctx->why, ctx->whysz, "%s is not a whole number from 0 to 1000",
+			 quote(q, sizeof(q), raw));
+		return 1;
+	}
+	*num = v;
+	*text = strdup(raw);
+	return *text ? 0 : MD_ERR_NOMEM;
+}
+
 static const validator_fn validators[] = {
 	[MD_CFG_T_CONNINFO] = v_conninfo, [MD_CFG_T_DIR] = v_dir,
 	[MD_CFG_T_IDENT] = v_ident,       [MD_CFG_T_DURATION] = v_duration,
 	[MD_CFG_T_ENUM] = v_enum,         [MD_CFG_T_BOOL] = v_bool,
-	[MD_CFG_T_PERSON] = v_person,
+	[MD_CFG_T_PERSON] = v_person,     [MD_CFG_T_COUNT] = v_count,
 };
 
 /* ---- where a value came from (for errors) --------------------------------- */
@@ -1683,6 +1702,7 @@ static void md_config_bind(md_config *cfg)
 	cfg->statement_timeout = v[MD_CFG_STATEMENT_TIMEOUT].text;
 	cfg->statement_timeout_ms = v[MD_CFG_STATEMENT_TIMEOUT].num;
 	cfg->transaction = (md_tx_mode)v[MD_CFG_TRANSACTION].num;
+	cfg->lock_retries = (int)v[MD_CFG_LOCK_RETRIES].num;
 	cfg->git_commit = v[MD_CFG_GIT_COMMIT].num != 0;
 	cfg->git_author_name = v[MD_CFG_GIT_AUTHOR_NAME].text;
 	cfg->git_author_email = v[MD_CFG_GIT_AUTHOR_EMAIL].text;

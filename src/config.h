@@ -32,7 +32,8 @@ typedef enum md_cfg_type {
 	MD_CFG_T_DURATION, /* PostgreSQL duration: integer + us|ms|s|min|h|d */
 	MD_CFG_T_ENUM,     /* one of the row's choices ("a|b|c") */
 	MD_CFG_T_BOOL,     /* on/off true/false yes/no 1/0 */
-	MD_CFG_T_PERSON    /* a git author name or e-mail: no control chars, no <> */
+	MD_CFG_T_PERSON,   /* a git author name or e-mail: no control chars, no <> */
+	MD_CFG_T_COUNT     /* a whole number from 0 to 1000 */
 } md_cfg_type;
 
 /* Section flags. */
@@ -81,6 +82,9 @@ enum {
 	X(TRANSACTION, RUN, "transaction", MD_CFG_T_ENUM, "per-migration",     \
 	  "MIGDECK_RUN_TRANSACTION", "per-migration|all|none", 0,              \
 	  "one transaction per migration, one for the whole run, or none")     \
+	X(LOCK_RETRIES, RUN, "lock_retries", MD_CFG_T_COUNT, "3",              \
+	  "MIGDECK_RUN_LOCK_RETRIES", NULL, 0,                                 \
+	  "retries of a migration that hit lock_timeout, with backoff")        \
 	X(GIT_COMMIT, GIT, "commit", MD_CFG_T_BOOL, "on", "MIGDECK_GIT_COMMIT", \
 	  NULL, 0, "commit each file move to git")                             \
 	X(GIT_AUTHOR_NAME, GIT, "author_name", MD_CFG_T_PERSON, NULL,          \
@@ -180,6 +184,7 @@ typedef struct md_config {
 	long long lock_timeout_ms;  /* 0: none */
 	const char *statement_timeout;
 	long long statement_timeout_ms;
+	int lock_retries;                /* [run] lock_retries */
 	md_tx_mode transaction;
 	bool git_commit;
 	const char *git_author_name;  /* NULL: git's own user.name */
