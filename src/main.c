@@ -4,28 +4,21 @@
  * command.  It only calls the engine (src/); it never talks to libpq or
  * libgit2 itself.
  *
- * Exit codes: 0 done; 1 a problem in the input (a SQL file the engine
- * refuses, an undefined placeholder, a psql meta-command); 2 usage or
- * configuration error. */
+ * Exit codes (src/cli/cli.h): 0 ok, 1 a migration failed, 2 usage or
+ * configuration error, 3 validation problem (a SQL file the engine refuses,
+ * drift, duplicates...), 4 locked by another runner, 5 cannot connect. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
 #include "config.h"
 #include "script.h"
 #include "util.h"
 #include "version.h"
 
-enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_USAGE = 2 };
-
-typedef struct cli {
-	md_config_opts opts;
-	const char **overrides;
-	size_t noverrides;
-	md_config *cfg;
-} cli;
 
 typedef int (*cmd_fn)(cli *c, int argc, char **argv);
 
@@ -42,11 +35,26 @@ static const struct command {
 	const char *usage;
 	const char *help;
 } commands[] = {
+	{ "status", cmd_status, 1, "status [--json]",
+	  "every migration with its folder and database state" },
+	{ "migrate", cmd_migrate, 1,
+	  "migrate [--to V] [--dry-run] [--wait[=S]] [--out-of-order]",
+	  "apply pending migrations, each in its own transaction" },
+	{ "rollback", cmd_rollback, 1, "rollback [--version V | --steps N] [--dry-run]",
+	  "run the paired rollback of the latest (or named) applied migration" },
+	{ "validate", cmd_validate, 1, "validate [--json] [--offline]",
+	  "checksums, pairs, duplicates, misplaced and mixed files; exit 3 on a problem" },
+	{ "create", cmd_create, 1, "create NAME [--description T] [--style S]",
+	  "write a new forward and rollback file in pending/" },
+	{ "baseline", cmd_baseline, 1, "baseline --version V",
+	  "record everything up to V as applied without running it" },
+	{ "repair", cmd_repair, 1, "repair [--yes] [--dry-run]",
+	  "delete failed rows, realign checksums, move misplaced files" },
 	{ "statements", cmd_statements, 1, "statements [--json] FILE...",
-	  "split SQL files as psql would; print each statement's line:col, flags and first line" },
+	  "split SQL files as psql would: line:col, flags and first line of each" },
 	{ "config", cmd_config, 1, "config",
 	  "print the effective settings and where each comes from (passwords masked)" },
-	{ "help", cmd_help, 0, "help [COMMAND]", "this help" },
+	{ "help", cmd_help, 0, "help [COMMAND]", "this help, or one command's" },
 	{ "version", cmd_version, 0, "version", "print the version" },
 };
 
@@ -63,20 +71,27 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-28s %s\n", commands[i].usage, commands[i].help);
+		fprintf(out, "  %-30s %s\n", commands[i].usage, commands[i].help);
 	fprintf(out,
 		"\n"
-		"Options:\n"
+		"Options (before or after the command):\n"
 		"  -c, --config FILE         settings file (default: ./migdeck.ini if present)\n"
-		"  -d, --database URL        postgres:// URL or libpq conninfo; wins over\n"
+		"  -d, --url, --database URL postgres:// URL or libpq conninfo; wins over\n"
 		"                            DATABASE_URL, PG* variables and the ini\n"
 		"  -o, --set SECTION.KEY=VALUE\n"
 		"                            override one setting (repeatable)\n"
+		"  -y, --yes                 never prompt: answer yes (without a terminal,\n"
+		"                            what needs a confirmation is refused without it)\n"
+		"  -v, --verbose             each statement as it runs\n"
+		"  -q, --quiet               only errors\n"
+		"      --no-color            no colour (also NO_COLOR)\n"
+		"      --json                machine-readable output where the command has it\n"
 		"  -h, --help                this help\n"
 		"  -V, --version             the version\n"
 		"\n"
 		"Passwords come from PGPASSWORD, ~/.pgpass or a service file; they are never\n"
-		"printed.  Exit status: 0 done, 1 a problem in the input, 2 usage or settings.\n"
+		"printed.  Exit status: 0 ok, 1 a migration failed, 2 usage or settings,\n"
+		"3 validation problem, 4 locked by another runner, 5 cannot connect.\n"
 		"The interactive console arrives with a later release; see migdeck(1).\n");
 }
 
@@ -135,7 +150,7 @@ static int statements_file(cli *c, const char *path, int json, int label, int *f
 
 	if (md_read_file(path, &buf, &len, &err) != MD_OK) {
 		print_error(&err);
-		return EXIT_INPUT;
+		return EXIT_INVALID;
 	}
 	md_script_init(&s, buf, len, path);
 	if (label && !json)
@@ -155,12 +170,12 @@ static int statements_file(cli *c, const char *path, int json, int label, int *f
 			fprintf(stderr, "migdeck: %s:%u:%u: psql meta-command %.*s is not supported "
 				"(it is never sent to the server)\n",
 				path, st.line, st.col, (int)n, buf + st.head);
-			status = EXIT_INPUT;
+			status = EXIT_INVALID;
 		} else if (st.flags & MD_STMT_PLACEHOLDERS) {
 			md_sql sql;
 			if (md_sql_render(&sql, &s, &st, lookup_placeholder, c->cfg, &err) < 0) {
 				print_error(&err);
-				status = EXIT_INPUT;
+				status = EXIT_INVALID;
 			}
 			md_sql_free(&sql);
 		}
@@ -187,7 +202,7 @@ static int statements_file(cli *c, const char *path, int json, int label, int *f
 		printf("%s]", first ? "" : "\n");
 	if (rc < 0) {
 		print_error(&err);
-		status = EXIT_INPUT;
+		status = EXIT_INVALID;
 	}
 	if (json) {
 		printf(",\"ok\":%s}", status == EXIT_OK ? "true" : "false");
@@ -203,7 +218,7 @@ static int cmd_statements(cli *c, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int json = 0, opt, i, status = EXIT_OK, first_file = 1;
+	int json = c->json, opt, i, status = EXIT_OK, first_file = 1;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "jh", lo, NULL)) != -1) {
@@ -218,7 +233,7 @@ static int cmd_statements(cli *c, int argc, char **argv)
 			       "psql-meta-command, copy-data, enum-add-value, no-semicolon, placeholders,\n"
 			       "empty.  --json prints an array of {file, statements:[{index, line, col,\n"
 			       "start, end, flags, first_line, sql, copy_data}], ok}.\n"
-			       "Exit 1 when a file cannot be split, uses a psql meta-command or an\n"
+			       "Exit 3 when a file cannot be split, uses a psql meta-command or an\n"
 			       "undefined ${placeholder}; the error names FILE:LINE:COL.\n");
 			return EXIT_OK;
 		default:
@@ -287,7 +302,13 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "database", required_argument, NULL, 'd' },
+		{ "url", required_argument, NULL, 'd' },
 		{ "set", required_argument, NULL, 'o' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-color", no_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -299,14 +320,20 @@ int main(int argc, char **argv)
 	size_t i;
 
 	memset(&c, 0, sizeof(c));
+	c.color = getenv("NO_COLOR") == NULL || !*getenv("NO_COLOR");
 	c.overrides = calloc((size_t)argc + 1, sizeof(*c.overrides));
 	if (!c.overrides)
 		return EXIT_USAGE;
-	while ((opt = getopt_long(argc, argv, "+c:d:o:hV", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:d:o:yvqjhV", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'c': c.opts.config_path = optarg; break;
 		case 'd': c.opts.database = optarg; break;
 		case 'o': c.overrides[c.noverrides++] = optarg; break;
+		case 'y': c.yes = 1; break;
+		case 'v': c.verbose = 1; break;
+		case 'q': c.quiet = 1; break;
+		case 'C': c.color = 0; break;
+		case 'j': c.json = 1; break;
 		case 'h': usage(stdout); free(c.overrides); return EXIT_OK;
 		case 'V': free(c.overrides); return cmd_version(&c, 0, NULL);
 		default:

@@ -52,26 +52,26 @@ fi
 # an unterminated string: file:line:col, exit 1
 printf "SELECT 1;\nSELECT 'oops;\n" > broken.sql
 run statements broken.sql
-expect_rc 1 "unterminated string"
+expect_rc 3 "unterminated string"
 expect_grep err "broken.sql:2:8: unterminated quoted string" "error names file:line:col"
 
 # psql meta-commands are reported with line:col, exit 1
 printf 'SELECT 1;\n  \\i other.sql\n' > meta.sql
 run statements meta.sql
-expect_rc 1 "meta-command"
+expect_rc 3 "meta-command"
 expect_grep err 'meta.sql:2:3: psql meta-command \\i other.sql is not supported' "meta-command message"
 
 # placeholders: defined through -o, undefined is an error with line:col
 printf 'CREATE SCHEMA ${app};\nSELECT ${missing};\n' > ph.sql
 run -o placeholders.app=shop statements ph.sql
-expect_rc 1 "undefined placeholder"
+expect_rc 3 "undefined placeholder"
 expect_grep err 'ph.sql:2:8: placeholder ${missing} is not defined' "undefined placeholder message"
 run -o placeholders.app=shop -o placeholders.missing=1 statements ph.sql
 expect_rc 0 "all placeholders defined"
 
 # a file that does not exist
 run statements nope.sql
-expect_rc 1 "missing file"
+expect_rc 3 "missing file"
 expect_grep err "nope.sql: cannot open" "missing file message"
 
 # usage errors exit 2

@@ -1,0 +1,154 @@
+/* cli.c - option parsing, exit codes, errors and confirmations shared by
+ * the commands. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage)
+{
+	enum { L_WAIT = 1000, L_DRY, L_TO, L_VERSION, L_STEPS, L_DESC, L_STYLE, L_OOO, L_OFFLINE,
+	       L_NOCOLOR };
+	static const struct option lo[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "yes", no_argument, NULL, 'y' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "no-color", no_argument, NULL, L_NOCOLOR },
+		{ "wait", optional_argument, NULL, L_WAIT },
+		{ "dry-run", no_argument, NULL, L_DRY },
+		{ "to", required_argument, NULL, L_TO },
+		{ "version", required_argument, NULL, L_VERSION },
+		{ "steps", required_argument, NULL, L_STEPS },
+		{ "description", required_argument, NULL, L_DESC },
+		{ "style", required_argument, NULL, L_STYLE },
+		{ "out-of-order", no_argument, NULL, L_OOO },
+		{ "offline", no_argument, NULL, L_OFFLINE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const struct { int opt; unsigned bit; } need[] = {
+		{ 'j', OPT_JSON }, { 'y', OPT_YES }, { L_WAIT, OPT_WAIT }, { L_DRY, OPT_DRY_RUN },
+		{ L_TO, OPT_TO }, { L_VERSION, OPT_VERSION }, { L_STEPS, OPT_STEPS },
+		{ L_DESC, OPT_DESCRIPTION }, { L_STYLE, OPT_STYLE }, { L_OOO, OPT_OUT_OF_ORDER },
+		{ L_OFFLINE, OPT_OFFLINE },
+	};
+	int opt, li;
+	size_t i;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+jyvqh", lo, &li)) != -1) {
+		char *end = NULL;
+
+		for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+			if (need[i].opt == opt && !(allowed & need[i].bit)) {
+				fprintf(stderr, "migdeck %s: %s is not an option of this command\n"
+					"usage: migdeck %s\n", argv[0], argv[optind - 1], usage);
+				return EXIT_USAGE;
+			}
+		}
+		switch (opt) {
+		case 'j': c->json = 1; break;
+		case 'y': c->yes = 1; break;
+		case 'v': c->verbose = 1; break;
+		case 'q': c->quiet = 1; break;
+		case L_NOCOLOR: c->color = 0; break;
+		case L_WAIT:
+			c->wait = -1;
+			if (optarg) {
+				errno = 0;
+				c->wait = strtod(optarg, &end);
+				if (errno || !end || *end || c->wait < 0) {
+					fprintf(stderr, "migdeck %s: --wait=%s: not a number of seconds\n",
+						argv[0], optarg);
+					return EXIT_USAGE;
+				}
+			}
+			break;
+		case L_DRY: c->dry_run = 1; break;
+		case L_TO: c->to = optarg; break;
+		case L_VERSION: c->version = optarg; break;
+		case L_STEPS:
+			errno = 0;
+			c->steps = strtol(optarg, &end, 10);
+			if (errno || !end || *end || c->steps < 1) {
+				fprintf(stderr, "migdeck %s: --steps %s: not a positive number\n", argv[0],
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case L_DESC: c->description = optarg; break;
+		case L_STYLE: c->style = optarg; break;
+		case L_OOO: c->out_of_order = 1; break;
+		case L_OFFLINE: c->offline = 1; break;
+		case 'h':
+			printf("usage: migdeck %s\n", usage);
+			return -1;
+		default:
+			fprintf(stderr, "migdeck %s: unknown option %s\nusage: migdeck %s\n", argv[0],
+				argv[optind - 1], usage);
+			return EXIT_USAGE;
+		}
+	}
+	c->pos = argv + optind;
+	c->npos = argc - optind;
+	return 0;
+}
+
+int cli_exit_code(md_status rc)
+{
+	switch (rc) {
+	case MD_OK: return EXIT_OK;
+	case MD_ERR_USAGE:
+	case MD_ERR_CONFIG: return EXIT_USAGE;
+	case MD_ERR_CONNECT: return EXIT_CONNECT;
+	case MD_ERR_LOCKED: return EXIT_LOCKED;
+	case MD_ERR_SYNTAX:
+	case MD_ERR_UNSUPPORTED:
+	case MD_ERR_INVALID:
+	case MD_ERR_REFUSED: return EXIT_INVALID;
+	case MD_ERR_IO:
+	case MD_ERR_NOMEM:
+	case MD_ERR_DB: return EXIT_FAILED;
+	}
+	return EXIT_FAILED;
+}
+
+void cli_print_error(const md_error *err)
+{
+	char buf[2400];
+
+	md_error_format(err, buf, sizeof(buf));
+	fprintf(stderr, "migdeck: %s\n", buf);
+	if (err->detail[0])
+		fprintf(stderr, "DETAIL: %s\n", err->detail);
+	if (err->hint[0])
+		fprintf(stderr, "HINT: %s\n", err->hint);
+	if (err->context[0])
+		fprintf(stderr, "CONTEXT: %s\n", err->context);
+	if (err->sqlstate[0])
+		fprintf(stderr, "SQLSTATE: %s\n", err->sqlstate);
+}
+
+int cli_confirm(cli *c, const char *question)
+{
+	char answer[16];
+
+	if (c->yes)
+		return 1;
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+		fprintf(stderr, "migdeck: %s needs a confirmation: run it on a terminal, or add --yes\n",
+			question);
+		return 0;
+	}
+	fprintf(stderr, "%s [y/N] ", question);
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin))
+		return 0;
+	return answer[0] == 'y' || answer[0] == 'Y';
+}

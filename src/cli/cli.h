@@ -1,0 +1,76 @@
+/* cli.h - what the command line front end's files share.  The CLI only
+ * calls the engine (src/); it never talks to libpq or libgit2 itself. */
+#ifndef MIGDECK_CLI_H
+#define MIGDECK_CLI_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+
+/* Exit codes: a contract for scripts. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,   /* a migration (or rollback) failed */
+	EXIT_USAGE = 2,    /* usage or configuration error */
+	EXIT_INVALID = 3,  /* validation problem (bad file, drift, duplicates...) */
+	EXIT_LOCKED = 4,   /* another runner holds the lock */
+	EXIT_CONNECT = 5   /* cannot connect to the database */
+};
+
+/* Options a command may take (a bit each). */
+enum {
+	OPT_JSON = 1u << 0,
+	OPT_YES = 1u << 1,
+	OPT_WAIT = 1u << 2,
+	OPT_DRY_RUN = 1u << 3,
+	OPT_TO = 1u << 4,
+	OPT_VERSION = 1u << 5,
+	OPT_STEPS = 1u << 6,
+	OPT_DESCRIPTION = 1u << 7,
+	OPT_STYLE = 1u << 8,
+	OPT_OUT_OF_ORDER = 1u << 9,
+	OPT_OFFLINE = 1u << 10
+};
+
+typedef struct cli {
+	md_config_opts opts;
+	const char **overrides;
+	size_t noverrides;
+	md_config *cfg;
+	/* global flags (also accepted after the command) */
+	int yes, verbose, quiet, color, json;
+	/* command options */
+	double wait;           /* --wait[=SECONDS]: 0 none, < 0 forever */
+	int dry_run, out_of_order, offline;
+	const char *to, *version, *description, *style;
+	long steps;
+	char **pos;            /* positional arguments */
+	int npos;
+} cli;
+
+/* Parse a command's options (argv[0] is the command).  Returns 0, or an
+ * exit code after printing the problem. */
+int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage);
+
+/* The exit code for an engine status. */
+int cli_exit_code(md_status rc);
+
+/* "migdeck: file:line:col: msg" and, when the server sent them, DETAIL,
+ * HINT, CONTEXT and SQLSTATE lines, on stderr. */
+void cli_print_error(const md_error *err);
+
+/* Ask a yes/no question on the terminal.  --yes answers yes; without a
+ * terminal the answer is no (say so). */
+int cli_confirm(cli *c, const char *question);
+
+/* The commands. */
+int cmd_status(cli *c, int argc, char **argv);
+int cmd_validate(cli *c, int argc, char **argv);
+int cmd_migrate(cli *c, int argc, char **argv);
+int cmd_rollback(cli *c, int argc, char **argv);
+int cmd_create(cli *c, int argc, char **argv);
+int cmd_baseline(cli *c, int argc, char **argv);
+int cmd_repair(cli *c, int argc, char **argv);
+
+#endif

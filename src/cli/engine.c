@@ -1,0 +1,939 @@
+/* engine.c - the CLI commands that work on the workspace and the database:
+ * status, validate, migrate, rollback, create, baseline, repair. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "db.h"
+#include "history.h"
+#include "plan.h"
+#include "runner.h"
+#include "util.h"
+#include "workspace.h"
+
+/* ---- a session: workspace, database, history, plan ------------------------------ */
+
+typedef struct session {
+	md_workspace *ws;
+	md_db *db;
+	md_history *hist;
+	md_plan *plan;
+	md_runner run;
+} session;
+
+static void session_close(session *s)
+{
+	md_plan_free(s->plan);
+	md_history_free(s->hist);
+	md_db_close(s->db);
+	md_workspace_free(s->ws);
+	memset(s, 0, sizeof(*s));
+}
+
+static void run_cb(const md_run_event *ev, void *payload);
+
+/* Scan, connect, (lock and create the bookkeeping schema), load, plan.
+ * Returns 0 or an exit code (the error printed). */
+static int session_open(cli *c, session *s, int writer)
+{
+	md_error err;
+	md_status rc;
+
+	memset(s, 0, sizeof(*s));
+	md_error_clear(&err);
+	if ((rc = md_workspace_scan(&s->ws, c->cfg, &err)) != MD_OK)
+		goto fail;
+	if ((rc = md_db_connect(&s->db, c->cfg, NULL, &err)) != MD_OK)
+		goto fail;
+	if (writer) {
+		if ((rc = md_db_lock(s->db, c->cfg->history_schema, c->cfg->history_table, c->wait,
+				     &err)) != MD_OK)
+			goto fail;
+		if ((rc = md_history_ensure(s->db, c->cfg, &err)) != MD_OK)
+			goto fail;
+	}
+	if ((rc = md_history_load(s->db, c->cfg, &s->hist, &err)) != MD_OK)
+		goto fail;
+	if ((rc = md_plan_build(&s->plan, s->ws, s->hist, &err)) != MD_OK)
+		goto fail;
+	md_runner_init(&s->run, s->db, c->cfg, s->ws, run_cb, c);
+	return 0;
+fail:
+	cli_print_error(&err);
+	session_close(s);
+	return cli_exit_code(rc);
+}
+
+static const char *item_version(const md_plan_item *it)
+{
+	if (it->file)
+		return it->file->version.text[0] ? it->file->version.text : it->file->stem;
+	return it->row && it->row->version ? it->row->version : "?";
+}
+
+static const char *item_description(const md_plan_item *it)
+{
+	if (it->file && it->file->description)
+		return it->file->description;
+	return it->row && it->row->description ? it->row->description : "";
+}
+
+/* ---- events to lines ------------------------------------------------------------- */
+
+static void run_cb(const md_run_event *ev, void *payload)
+{
+	cli *c = payload;
+
+	switch (ev->kind) {
+	case MD_RUN_START:
+		if (c->verbose)
+			fprintf(stderr, "%s %s: %u statement%s\n",
+				strcmp(ev->action, "apply") ? "Rolling back with" : "Applying", ev->text,
+				ev->count, ev->count == 1 ? "" : "s");
+		break;
+	case MD_RUN_STATEMENT:
+		if (c->verbose) {
+			const char *nl = strchr(ev->text, '\n');
+			int n = nl ? (int)(nl - ev->text) : (int)strlen(ev->text);
+			fprintf(stderr, "  [%u/%u] %.*s%s\n", ev->index + 1, ev->count, n > 100 ? 100 : n,
+				ev->text, (nl || n > 100) ? " ..." : "");
+		}
+		break;
+	case MD_RUN_STATEMENT_DONE:
+		if (c->verbose)
+			fprintf(stderr, "        %s (%lld ms)\n", ev->text, ev->ms);
+		break;
+	case MD_RUN_NOTICE:
+		if (!c->quiet)
+			fprintf(stderr, "%s\n", ev->text);
+		break;
+	case MD_RUN_WARNING:
+		fprintf(stderr, "migdeck: warning: %s\n", ev->text);
+		break;
+	case MD_RUN_RETRY:
+		fprintf(stderr, "migdeck: %s\n", ev->text);
+		break;
+	case MD_RUN_DONE:
+		if (c->quiet)
+			break;
+		if (!strcmp(ev->action, "apply"))
+			printf("%s: %s (%lld ms%s)\n", c->dry_run ? "Would apply" : "Applied",
+			       ev->file->name, ev->ms, c->dry_run ? ", rolled back" : "");
+		else
+			printf("%s: %s (%lld ms%s)\n", c->dry_run ? "Would roll back" : "Rolled back",
+			       ev->file->name, ev->ms, c->dry_run ? ", rolled back" : "");
+		fflush(stdout);
+		break;
+	case MD_RUN_FAILED:
+		if (ev->err)
+			cli_print_error(ev->err);
+		break;
+	case MD_RUN_MOVED:
+		if (c->verbose)
+			fprintf(stderr, "Moved: %s\n", ev->text);
+		break;
+	}
+}
+
+/* ---- status ----------------------------------------------------------------------- */
+
+static const char *checksum_word(const md_plan_item *it)
+{
+	if (!it->row || !it->file)
+		return "-";
+	if (!it->row->checksum || !it->row->checksum[0])
+		return "?";
+	if (it->flags & MD_PLAN_DRIFT_REAL)
+		return "drifted";
+	if (it->flags & MD_PLAN_DRIFT_COSMETIC)
+		return "cosmetic";
+	if (it->flags & MD_PLAN_DRIFT)
+		return "drifted";
+	return "ok";
+}
+
+static void notes(const md_plan_item *it, char *out, size_t outsz)
+{
+	size_t used = 0;
+	out[0] = '\0';
+#define NOTE(...)                                                                       \
+	do {                                                                            \
+		int n_ = snprintf(out + used, outsz - used, "%s", used ? "; " : "");     \
+		if (n_ > 0 && (size_t)n_ < outsz - used)                                 \
+			used += (size_t)n_;                                              \
+		n_ = snprintf(out + used, outsz - used, __VA_ARGS__);                    \
+		if (n_ > 0 && (size_t)n_ < outsz - used)                                 \
+			used += (size_t)n_;                                              \
+	} while (0)
+	if (it->flags & MD_PLAN_MISPLACED)
+		NOTE("misplaced: belongs in %s/", md_folder_name(it->want));
+	if (it->flags & MD_PLAN_OUT_OF_ORDER)
+		NOTE("out of order");
+	if (it->flags & MD_PLAN_REPEATABLE_CHANGED)
+		NOTE("changed: runs again");
+	if (it->flags & MD_PLAN_DRIFT_COSMETIC)
+		NOTE("file changed since applied: comments/whitespace only");
+	else if (it->flags & (MD_PLAN_DRIFT | MD_PLAN_DRIFT_REAL))
+		NOTE("file changed since applied");
+#undef NOTE
+}
+
+/* Classify drift of applied items from the recorded text. */
+static void classify_drift(session *s)
+{
+	size_t i;
+	for (i = 0; i < s->plan->n; i++) {
+		md_plan_item *it = &s->plan->items[i];
+		md_error err;
+		int d;
+		if (!(it->flags & MD_PLAN_DRIFT) || !it->file)
+			continue;
+		d = md_run_drift(&s->run, it->file, &err);
+		if (d == 2)
+			it->flags |= MD_PLAN_DRIFT_REAL;
+		else if (d == 0 || d == 1)
+			it->flags |= MD_PLAN_DRIFT_COSMETIC;
+		else
+			it->flags |= MD_PLAN_DRIFT_REAL; /* no text kept: a changed checksum is real */
+	}
+}
+
+static void json_kv(const char *key, const char *val, int comma)
+{
+	printf("%s\"%s\":", comma ? "," : "", key);
+	if (val)
+		md_json_str(stdout, val, strlen(val));
+	else
+		printf("null");
+}
+
+static void status_json(cli *c, session *s)
+{
+	size_t i;
+
+	printf("{\"target\":");
+	md_json_str(stdout, s->db->target, strlen(s->db->target));
+	printf(",\"server_version\":%d,\"history\":{", s->db->server_version);
+	json_kv("schema", c->cfg->history_schema, 0);
+	json_kv("table", c->cfg->history_table, 1);
+	printf(",\"exists\":%s},\"migrations\":[", s->hist->exists ? "true" : "false");
+	for (i = 0; i < s->plan->n; i++) {
+		const md_plan_item *it = &s->plan->items[i];
+		printf("%s\n {", i ? "," : "");
+		json_kv("version", item_version(it), 0);
+		json_kv("description", item_description(it), 1);
+		json_kv("file", it->file ? md_show_path(it->file->path) : NULL, 1);
+		json_kv("folder", it->file ? md_folder_name(it->file->folder) : NULL, 1);
+		json_kv("kind", it->file ? md_kind_name(it->file->kind) : (it->row ? it->row->kind : NULL), 1);
+		json_kv("state", md_state_name(it->state), 1);
+		json_kv("want_folder", md_folder_name(it->want), 1);
+		printf(",\"misplaced\":%s,\"out_of_order\":%s",
+		       it->flags & MD_PLAN_MISPLACED ? "true" : "false",
+		       it->flags & MD_PLAN_OUT_OF_ORDER ? "true" : "false");
+		json_kv("checksum", it->file ? it->file->checksum : NULL, 1);
+		json_kv("recorded_checksum", it->row ? it->row->checksum : NULL, 1);
+		json_kv("checksum_state", checksum_word(it), 1);
+		json_kv("applied_at", it->row ? it->row->applied_at : NULL, 1);
+		json_kv("applied_by", it->row ? it->row->applied_by : NULL, 1);
+		json_kv("rolled_back_at", it->row ? it->row->rolled_back_at : NULL, 1);
+		json_kv("rollback", it->file && it->file->pair ? md_show_path(it->file->pair->path) : NULL, 1);
+		printf("}");
+	}
+	printf("%s],\"problems\":[", s->plan->n ? "\n" : "");
+	for (i = 0; i < s->ws->nproblems; i++) {
+		if (i)
+			printf(",");
+		md_json_str(stdout, s->ws->problems[i].msg, strlen(s->ws->problems[i].msg));
+	}
+	printf("],\"pending\":%zu}\n", s->plan->npending);
+}
+
+int cmd_status(cli *c, int argc, char **argv)
+{
+	session s;
+	size_t i, napplied = 0, nother = 0;
+	int rc;
+
+	if ((rc = cli_parse(c, argc, argv, OPT_JSON, "status [--json]")) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = session_open(c, &s, 0)) != 0)
+		return rc;
+	classify_drift(&s);
+	if (c->json) {
+		status_json(c, &s);
+		session_close(&s);
+		return EXIT_OK;
+	}
+	printf("Database: %s (PostgreSQL %d.%d)\n", s.db->target, s.db->server_version / 10000,
+	       s.db->server_version % 10000);
+	printf("History:  %s.%s%s\n\n", c->cfg->history_schema, c->cfg->history_table,
+	       s.hist->exists ? "" : " (not created yet: nothing applied)");
+	printf("%-18s %-12s %-8s %-9s %-20s %s\n", "VERSION", "STATE", "FOLDER", "CHECKSUM",
+	       "APPLIED AT", "DESCRIPTION");
+	for (i = 0; i < s.plan->n; i++) {
+		const md_plan_item *it = &s.plan->items[i];
+		char at[20], note[256];
+
+		snprintf(at, sizeof(at), "%s", it->row && it->row->applied_at && it->state != MD_STATE_PENDING
+			 ? it->row->applied_at : "-");
+		notes(it, note, sizeof(note));
+		printf("%-18s %-12s %-8s %-9s %-20s %s%s%s%s\n", item_version(it), md_state_name(it->state),
+		       it->file ? md_folder_name(it->file->folder) : "-", checksum_word(it), at,
+		       item_description(it), note[0] ? "  [" : "", note, note[0] ? "]" : "");
+		if (it->state == MD_STATE_APPLIED)
+			napplied++;
+		else if (it->state != MD_STATE_ARCHIVED)
+			nother++;
+	}
+	if (s.ws->nproblems) {
+		printf("\nProblems:\n");
+		for (i = 0; i < s.ws->nproblems; i++)
+			printf("  %s\n", s.ws->problems[i].msg);
+	}
+	printf("\n%zu applied, %zu to run, %zu listed\n", napplied, s.plan->npending, s.plan->n);
+	(void)nother;
+	session_close(&s);
+	return EXIT_OK;
+}
+
+/* ---- validate --------------------------------------------------------------------- */
+
+typedef struct findings {
+	char **problems, **warnings;
+	size_t np, nw;
+} findings;
+
+static void add_finding(char ***list, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void add_finding(char ***list, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	char **nl;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		return;
+	nl = realloc(*list, (*n + 1) * sizeof(*nl));
+	if (!nl) {
+		free(s);
+		return;
+	}
+	*list = nl;
+	nl[(*n)++] = s;
+}
+
+static void findings_free(findings *f)
+{
+	size_t i;
+	for (i = 0; i < f->np; i++)
+		free(f->problems[i]);
+	for (i = 0; i < f->nw; i++)
+		free(f->warnings[i]);
+	free(f->problems);
+	free(f->warnings);
+}
+
+/* Every file must prepare: meta-commands, unterminated quotes, undefined
+ * placeholders, mixed transactional and non-transactional statements. */
+static void check_files(const cli *c, const md_workspace *ws, int server_version, findings *fd)
+{
+	size_t i;
+	for (i = 0; i < ws->nfiles + ws->nrollbacks; i++) {
+		const md_file *f = i < ws->nfiles ? &ws->files[i] : &ws->rollbacks[i - ws->nfiles];
+		md_prepared *p = NULL;
+		md_error err;
+		char msg[2400];
+
+		if (md_prepare(&p, f->path, c->cfg, server_version, &err) != MD_OK) {
+			md_error_format(&err, msg, sizeof(msg));
+			add_finding(&fd->problems, &fd->np, "%s", msg);
+		}
+		md_prepared_free(p);
+	}
+}
+
+int cmd_validate(cli *c, int argc, char **argv)
+{
+	session s;
+	findings fd;
+	size_t i;
+	int rc;
+
+	memset(&fd, 0, sizeof(fd));
+	if ((rc = cli_parse(c, argc, argv, OPT_JSON | OPT_OFFLINE, "validate [--json] [--offline]")) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	memset(&s, 0, sizeof(s));
+	if (c->offline) {
+		md_error err;
+		md_status st = md_workspace_scan(&s.ws, c->cfg, &err);
+		if (st != MD_OK) {
+			cli_print_error(&err);
+			return cli_exit_code(st);
+		}
+	} else if ((rc = session_open(c, &s, 0)) != 0) {
+		return rc;
+	}
+	for (i = 0; i < s.ws->nproblems; i++)
+		add_finding(&fd.problems, &fd.np, "%s", s.ws->problems[i].msg);
+	check_files(c, s.ws, s.db ? s.db->server_version : 0, &fd);
+	if (s.plan) {
+		classify_drift(&s);
+		for (i = 0; i < s.plan->n; i++) {
+			const md_plan_item *it = &s.plan->items[i];
+			const char *path = it->file ? md_show_path(it->file->path) : item_version(it);
+			if (it->flags & MD_PLAN_DRIFT_REAL)
+				add_finding(&fd.problems, &fd.np,
+					    "%s: changed since it was applied (checksum %.12s, recorded %.12s)",
+					    path, it->file->checksum, it->row->checksum);
+			else if (it->flags & MD_PLAN_DRIFT_COSMETIC)
+				add_finding(&fd.warnings, &fd.nw,
+					    "%s: comments or whitespace changed since it was applied", path);
+			if (it->flags & MD_PLAN_MISPLACED)
+				add_finding(&fd.problems, &fd.np, "%s: misplaced: the database says %s, so it belongs in %s/ (migdeck repair moves it)",
+					    path, md_state_name(it->state), md_folder_name(it->want));
+			if (it->state == MD_STATE_MISSING_FILE)
+				add_finding(&fd.problems, &fd.np, "version %s (%s) is applied but no file has it",
+					    item_version(it), item_description(it));
+			if (it->state == MD_STATE_FAILED)
+				add_finding(&fd.problems, &fd.np, "%s: its last run failed (migdeck repair clears it)", path);
+			if (it->flags & MD_PLAN_OUT_OF_ORDER)
+				add_finding(&fd.warnings, &fd.nw,
+					    "%s: pending but older than the newest applied migration", path);
+		}
+	}
+	if (c->json) {
+		printf("{\"ok\":%s,\"problems\":[", fd.np ? "false" : "true");
+		for (i = 0; i < fd.np; i++) {
+			if (i)
+				printf(",");
+			md_json_str(stdout, fd.problems[i], strlen(fd.problems[i]));
+		}
+		printf("],\"warnings\":[");
+		for (i = 0; i < fd.nw; i++) {
+			if (i)
+				printf(",");
+			md_json_str(stdout, fd.warnings[i], strlen(fd.warnings[i]));
+		}
+		printf("],\"files\":%zu}\n", s.ws->nfiles + s.ws->nrollbacks);
+	} else {
+		for (i = 0; i < fd.nw; i++)
+			fprintf(stderr, "migdeck: warning: %s\n", fd.warnings[i]);
+		for (i = 0; i < fd.np; i++)
+			fprintf(stderr, "migdeck: %s\n", fd.problems[i]);
+		if (fd.np)
+			printf("Validation failed: %zu problem%s\n", fd.np, fd.np == 1 ? "" : "s");
+		else
+			printf("Validation passed: %zu files%s\n", s.ws->nfiles + s.ws->nrollbacks,
+			       c->offline ? " (offline: the database was not consulted)" : "");
+	}
+	rc = fd.np ? EXIT_INVALID : EXIT_OK;
+	findings_free(&fd);
+	session_close(&s);
+	return rc;
+}
+
+/* ---- migrate ---------------------------------------------------------------------- */
+
+/* Move files the database has placed elsewhere (a crash between COMMIT and
+ * rename, a hand move). */
+static void heal_misplaced(cli *c, session *s)
+{
+	size_t i;
+	for (i = 0; i < s->plan->n; i++) {
+		const md_plan_item *it = &s->plan->items[i];
+		md_error err;
+		if (!(it->flags & MD_PLAN_MISPLACED) || !it->file || it->state != MD_STATE_APPLIED)
+			continue;
+		if (c->dry_run) {
+			printf("Would move: %s to %s/ (the database has it applied)\n",
+			       md_show_path(it->file->path), md_folder_name(it->want));
+			continue;
+		}
+		if (md_move_file(&s->run, it->file, it->want, &err) != MD_OK) {
+			cli_print_error(&err);
+			continue;
+		}
+		fprintf(stderr, "migdeck: moved %s to %s/: the database has it applied\n",
+			md_show_path(it->file->path), md_folder_name(it->want));
+	}
+}
+
+static int is_target(const md_plan_item *it)
+{
+	if (!it->file || it->file->folder == MD_FOLDER_ARCHIVE)
+		return 0;
+	if (it->file->kind == MD_KIND_REPEATABLE)
+		return it->state == MD_STATE_PENDING || (it->flags & MD_PLAN_REPEATABLE_CHANGED);
+	return it->state == MD_STATE_PENDING || it->state == MD_STATE_ROLLED_BACK ||
+	       it->state == MD_STATE_FAILED;
+}
+
+int cmd_migrate(cli *c, int argc, char **argv)
+{
+	session s;
+	const md_file **targets = NULL;
+	size_t i, n = 0, total = 0, applied = 0;
+	md_version to;
+	int rc, problems = 0;
+	md_error err;
+
+	if ((rc = cli_parse(c, argc, argv, OPT_TO | OPT_DRY_RUN | OPT_WAIT | OPT_YES | OPT_OUT_OF_ORDER,
+			    "migrate [--to VERSION] [--dry-run] [--wait[=SECONDS]] [--out-of-order] [--yes]")) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (c->npos) {
+		fprintf(stderr, "migdeck migrate: unexpected argument '%s'\n", c->pos[0]);
+		return EXIT_USAGE;
+	}
+	if (c->to && md_version_parse(&to, c->to, strlen(c->to)) < 0) {
+		fprintf(stderr, "migdeck migrate: --to %s: not a version\n", c->to);
+		return EXIT_USAGE;
+	}
+	if ((rc = session_open(c, &s, 1)) != 0)
+		return rc;
+	s.run.dry_run = c->dry_run;
+	classify_drift(&s);
+	targets = calloc(s.plan->n + 1, sizeof(*targets));
+	if (!targets) {
+		session_close(&s);
+		return EXIT_FAILED;
+	}
+	/* what would run, and whether anything stands in the way */
+	for (i = 0; i < s.plan->n; i++) {
+		const md_plan_item *it = &s.plan->items[i];
+		const char *path = it->file ? md_show_path(it->file->path) : item_version(it);
+
+		if (it->file && it->file->folder != MD_FOLDER_ARCHIVE)
+			total++;
+		if (it->flags & MD_PLAN_DRIFT_REAL) {
+			fprintf(stderr, "migdeck: %s: changed since it was applied; see migdeck validate "
+				"(migdeck repair realigns the checksum)\n", path);
+			problems++;
+		} else if (it->flags & MD_PLAN_DRIFT_COSMETIC) {
+			fprintf(stderr, "migdeck: warning: %s: comments or whitespace changed since it was applied\n",
+				path);
+		}
+		if (!is_target(it))
+			continue;
+		if (c->to && it->file->kind != MD_KIND_REPEATABLE &&
+		    md_version_cmp(&it->file->version, &to) > 0)
+			continue;
+		if (it->state == MD_STATE_FAILED) {
+			fprintf(stderr, "migdeck: %s: its last run failed and may have left part of its work; "
+				"check the database, then run migdeck repair\n", path);
+			problems++;
+			continue;
+		}
+		if ((it->flags & MD_PLAN_OUT_OF_ORDER) && !c->out_of_order) {
+			fprintf(stderr, "migdeck: %s: older than the newest applied migration; run with "
+				"--out-of-order to apply it anyway\n", path);
+			problems++;
+			continue;
+		}
+		targets[n++] = it->file;
+	}
+	/* a workspace problem that touches a target */
+	for (i = 0; i < s.ws->nproblems; i++) {
+		size_t k;
+		for (k = 0; k < n; k++)
+			if (s.ws->problems[i].path && !strcmp(s.ws->problems[i].path, targets[k]->path)) {
+				fprintf(stderr, "migdeck: %s\n", s.ws->problems[i].msg);
+				problems++;
+				break;
+			}
+	}
+	/* every target must prepare before anything runs */
+	for (i = 0; i < n; i++) {
+		md_prepared *p = NULL;
+		if (md_prepare(&p, targets[i]->path, c->cfg, s.db->server_version, &err) != MD_OK) {
+			cli_print_error(&err);
+			problems++;
+		}
+		md_prepared_free(p);
+	}
+	if (problems) {
+		fprintf(stderr, "migdeck: nothing applied: %d problem%s\n", problems, problems == 1 ? "" : "s");
+		rc = EXIT_INVALID;
+		goto done;
+	}
+	heal_misplaced(c, &s);
+
+	rc = EXIT_OK;
+	if (c->dry_run || c->cfg->transaction == MD_TX_ALL) {
+		if (md_runner_begin_all(&s.run, &err) != MD_OK) {
+			cli_print_error(&err);
+			rc = EXIT_FAILED;
+			goto done;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (md_run_apply(&s.run, targets[i], &err) != MD_OK) {
+			rc = err.code == MD_ERR_INVALID ? EXIT_INVALID : EXIT_FAILED;
+			break;
+		}
+		applied++;
+	}
+	if (s.run.in_tx) {
+		if (rc != EXIT_OK) {
+			/* transaction = all: one failure undoes the whole run */
+			md_error ignore;
+			s.run.dry_run = 1;
+			md_runner_commit_all(&s.run, NULL, 0, &ignore);
+			applied = 0;
+		} else if (md_runner_commit_all(&s.run, targets, n, &err) != MD_OK) {
+			cli_print_error(&err);
+			rc = EXIT_FAILED;
+			applied = 0;
+		}
+	}
+	if (rc != EXIT_OK)
+		fprintf(stderr, "Migrations stopped: %zu applied, 1 failed, %zu not run, %zu total\n",
+			applied, n - applied - 1, total);
+	else if (!c->quiet && c->dry_run)
+		printf("Dry run complete: %zu would apply, %zu skipped, %zu total (all rolled back)\n",
+		       applied, total - applied, total);
+	else if (!c->quiet)
+		printf("Migrations complete: %zu applied, %zu skipped, %zu total\n", applied,
+		       total - applied, total);
+done:
+	free(targets);
+	session_close(&s);
+	return rc;
+}
+
+/* ---- rollback --------------------------------------------------------------------- */
+
+int cmd_rollback(cli *c, int argc, char **argv)
+{
+	session s;
+	const md_file **targets = NULL;
+	size_t n = 0, i, done_n = 0;
+	long want;
+	int rc;
+	md_error err;
+	char question[1024];
+
+	if ((rc = cli_parse(c, argc, argv, OPT_VERSION | OPT_STEPS | OPT_DRY_RUN | OPT_WAIT | OPT_YES,
+			    "rollback [--version V | --steps N] [--dry-run] [--wait[=SECONDS]] [--yes]")) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (c->version && c->steps) {
+		fprintf(stderr, "migdeck rollback: give --version or --steps, not both\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = session_open(c, &s, 1)) != 0)
+		return rc;
+	s.run.dry_run = c->dry_run;
+	want = c->version ? 1 : (c->steps ? c->steps : 1);
+	targets = calloc((size_t)want + 1, sizeof(*targets));
+	if (!targets) {
+		session_close(&s);
+		return EXIT_FAILED;
+	}
+	if (c->version) {
+		md_file *f = md_workspace_find(s.ws, c->version);
+		const md_plan_item *it = NULL;
+		for (i = 0; f && i < s.plan->n; i++)
+			if (s.plan->items[i].file == f)
+				it = &s.plan->items[i];
+		if (!f || !it) {
+			fprintf(stderr, "migdeck: rollback: no migration file has version %s\n", c->version);
+			rc = EXIT_INVALID;
+			goto done;
+		}
+		if (it->state != MD_STATE_APPLIED) {
+			fprintf(stderr, "migdeck: rollback: %s is %s, not applied\n", md_show_path(f->path),
+				md_state_name(it->state));
+			rc = EXIT_INVALID;
+			goto done;
+		}
+		targets[n++] = f;
+	} else {
+		/* the latest applied first: history rows in reverse order */
+		size_t r = s.hist->n;
+		while (r-- > 0 && (long)n < want) {
+			const md_hist_row *row = &s.hist->rows[r];
+			const md_plan_item *it = NULL;
+			if (!row->is_active || !row->success || (row->kind && !strcmp(row->kind, "repeatable")))
+				continue;
+			for (i = 0; i < s.plan->n; i++)
+				if (s.plan->items[i].row == row)
+					it = &s.plan->items[i];
+			if (!it || !it->file) {
+				fprintf(stderr, "migdeck: rollback: version %s is applied but no file has it\n",
+					row->version);
+				rc = EXIT_INVALID;
+				goto done;
+			}
+			targets[n++] = it->file;
+		}
+		if (!n) {
+			fprintf(stderr, "migdeck: rollback: nothing is applied\n");
+			rc = EXIT_INVALID;
+			goto done;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (!targets[i]->pair) {
+			fprintf(stderr, "migdeck: %s: no rollback script pairs with it; nothing was changed\n",
+				md_show_path(targets[i]->path));
+			rc = EXIT_INVALID;
+			goto done;
+		}
+	}
+	snprintf(question, sizeof(question), "Roll back %zu migration%s (%s%s) on %s?", n,
+		 n == 1 ? "" : "s", targets[0]->name, n > 1 ? ", ..." : "", s.db->target);
+	if (!c->dry_run && !cli_confirm(c, question)) {
+		fprintf(stderr, "migdeck: rollback: nothing was changed\n");
+		rc = EXIT_INVALID;
+		goto done;
+	}
+	rc = EXIT_OK;
+	for (i = 0; i < n; i++) {
+		if (md_run_rollback(&s.run, targets[i], &err) != MD_OK) {
+			rc = err.code == MD_ERR_INVALID ? EXIT_INVALID : EXIT_FAILED;
+			break;
+		}
+		done_n++;
+	}
+	if (!c->quiet)
+		printf("Rollback complete: %zu rolled back%s\n", done_n, c->dry_run ? " (dry run: undone)" : "");
+done:
+	free(targets);
+	session_close(&s);
+	return rc;
+}
+
+/* ---- create ----------------------------------------------------------------------- */
+
+static int write_new(const char *dir, const char *name, const char *text, md_error *err)
+{
+	char *path = NULL;
+	int fd;
+	size_t len = strlen(text);
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0) {
+		md_error_set(err, MD_ERR_IO, md_show_path(path), 0, 0, "cannot create: %m");
+		free(path);
+		return MD_ERR_IO;
+	}
+	if (write(fd, text, len) != (ssize_t)len) {
+		md_error_set(err, MD_ERR_IO, md_show_path(path), 0, 0, "cannot write: %m");
+		close(fd);
+		unlink(path);
+		free(path);
+		return MD_ERR_IO;
+	}
+	close(fd);
+	printf("Created: %s\n", md_show_path(path));
+	free(path);
+	return MD_OK;
+}
+
+int cmd_create(cli *c, int argc, char **argv)
+{
+	static const struct { const char *name; md_style style; } styles[] = {
+		{ "flyway", MD_STYLE_FLYWAY }, { "numbered", MD_STYLE_NUMBERED },
+		{ "dated", MD_STYLE_DATED }, { "timestamped", MD_STYLE_TIMESTAMPED },
+	};
+	md_workspace *ws = NULL;
+	md_style style = MD_STYLE_NONE;
+	char *fwd = NULL, *rb = NULL, *text = NULL, when[32];
+	md_error err;
+	md_status st;
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+	int rc;
+
+	if ((rc = cli_parse(c, argc, argv, OPT_DESCRIPTION | OPT_STYLE,
+			    "create NAME [--description TEXT] [--style flyway|numbered|dated|timestamped]")) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (c->npos != 1) {
+		fprintf(stderr, "migdeck create: give one NAME (e.g. migdeck create add_email_to_users)\n");
+		return EXIT_USAGE;
+	}
+	if (c->style) {
+		for (i = 0; i < sizeof(styles) / sizeof(styles[0]); i++)
+			if (!strcmp(c->style, styles[i].name))
+				style = styles[i].style;
+		if (style == MD_STYLE_NONE) {
+			fprintf(stderr, "migdeck create: --style %s: use flyway, numbered, dated or timestamped\n",
+				c->style);
+			return EXIT_USAGE;
+		}
+	}
+	if ((st = md_workspace_scan(&ws, c->cfg, &err)) != MD_OK)
+		goto fail;
+	if ((st = md_workspace_new_names(ws, style, c->pos[0], (long long)now, &fwd, &rb, &err)) != MD_OK)
+		goto fail;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (asprintf(&text, "-- Migration: %s\n-- Description: %s\n-- Created: %s\n\n", fwd,
+		     c->description ? c->description : c->pos[0], when) < 0)
+		goto nomem;
+	if ((st = write_new(ws->dirs[MD_FOLDER_PENDING], fwd, text, &err)) != MD_OK)
+		goto fail;
+	free(text);
+	text = NULL;
+	if (asprintf(&text, "-- Rollback of: %s\n-- Description: undo %s\n-- Created: %s\n\n", fwd,
+		     c->description ? c->description : c->pos[0], when) < 0)
+		goto nomem;
+	if ((st = write_new(ws->dirs[MD_FOLDER_PENDING], rb, text, &err)) != MD_OK) {
+		/* leave nothing half made */
+		char *path = NULL;
+		if (asprintf(&path, "%s/%s", ws->dirs[MD_FOLDER_PENDING], fwd) >= 0)
+			unlink(path);
+		free(path);
+		goto fail;
+	}
+	free(text);
+	free(fwd);
+	free(rb);
+	md_workspace_free(ws);
+	return EXIT_OK;
+nomem:
+	st = md_error_set(&err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+fail:
+	cli_print_error(&err);
+	free(text);
+	free(fwd);
+	free(rb);
+	md_workspace_free(ws);
+	return cli_exit_code(st);
+}
+
+/* ---- baseline ---------------------------------------------------------------------- */
+
+int cmd_baseline(cli *c, int argc, char **argv)
+{
+	session s;
+	const md_file **files = NULL;
+	size_t i, n = 0;
+	md_version v;
+	md_error err;
+	int rc;
+
+	if ((rc = cli_parse(c, argc, argv, OPT_VERSION | OPT_WAIT | OPT_YES | OPT_DRY_RUN,
+			    "baseline --version V [--dry-run] [--wait[=SECONDS]]")) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (!c->version || md_version_parse(&v, c->version, strlen(c->version)) < 0) {
+		fprintf(stderr, "migdeck baseline: --version V is required (a version as in the file names)\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = session_open(c, &s, 1)) != 0)
+		return rc;
+	s.run.dry_run = c->dry_run;
+	files = calloc(s.plan->n + 1, sizeof(*files));
+	if (!files) {
+		session_close(&s);
+		return EXIT_FAILED;
+	}
+	for (i = 0; i < s.plan->n; i++) {
+		const md_plan_item *it = &s.plan->items[i];
+		if (!it->file || it->file->kind != MD_KIND_VERSIONED)
+			continue;
+		if (md_version_cmp(&it->file->version, &v) > 0)
+			continue;
+		if (it->state == MD_STATE_PENDING || it->state == MD_STATE_ROLLED_BACK)
+			files[n++] = it->file;
+	}
+	if (!n) {
+		printf("Baseline: nothing to record up to %s\n", c->version);
+		rc = EXIT_OK;
+	} else if (md_run_baseline(&s.run, files, n, &err) != MD_OK) {
+		cli_print_error(&err);
+		rc = EXIT_FAILED;
+	} else {
+		for (i = 0; i < n && !c->quiet; i++)
+			printf("%s: %s\n", c->dry_run ? "Would baseline" : "Baselined", files[i]->name);
+		printf("Baseline complete: %zu recorded as applied up to %s%s\n", n, c->version,
+		       c->dry_run ? " (dry run: undone)" : "");
+		rc = EXIT_OK;
+	}
+	free(files);
+	session_close(&s);
+	return rc;
+}
+
+/* ---- repair ------------------------------------------------------------------------ */
+
+int cmd_repair(cli *c, int argc, char **argv)
+{
+	session s;
+	size_t i, ndrift = 0, nmoved = 0, nrealigned = 0;
+	long long nfailed = 0;
+	md_error err;
+	int rc = EXIT_OK;
+
+	if ((rc = cli_parse(c, argc, argv, OPT_WAIT | OPT_YES | OPT_DRY_RUN,
+			    "repair [--yes] [--dry-run] [--wait[=SECONDS]]")) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = session_open(c, &s, 1)) != 0)
+		return rc;
+	s.run.dry_run = c->dry_run;
+	if (md_run_delete_failed(&s.run, &nfailed, &err) != MD_OK) {
+		cli_print_error(&err);
+		session_close(&s);
+		return EXIT_FAILED;
+	}
+	if (nfailed)
+		printf("%s %lld failed row%s\n", c->dry_run ? "Would delete" : "Deleted", nfailed,
+		       nfailed == 1 ? "" : "s");
+	for (i = 0; i < s.plan->n; i++)
+		if ((s.plan->items[i].flags & MD_PLAN_DRIFT) && s.plan->items[i].file)
+			ndrift++;
+	if (ndrift) {
+		char question[256];
+		snprintf(question, sizeof(question),
+			 "Set the recorded checksums of %zu changed migration%s to the files?", ndrift,
+			 ndrift == 1 ? "" : "s");
+		if (c->dry_run || cli_confirm(c, question)) {
+			for (i = 0; i < s.plan->n; i++) {
+				const md_plan_item *it = &s.plan->items[i];
+				if (!(it->flags & MD_PLAN_DRIFT) || !it->file)
+					continue;
+				if (md_run_realign(&s.run, it->file, &err) != MD_OK) {
+					cli_print_error(&err);
+					rc = EXIT_FAILED;
+					break;
+				}
+				printf("%s: %s\n", c->dry_run ? "Would realign" : "Realigned", it->file->name);
+				nrealigned++;
+			}
+		} else {
+			rc = EXIT_INVALID;
+		}
+	}
+	for (i = 0; i < s.plan->n && rc != EXIT_FAILED; i++) {
+		const md_plan_item *it = &s.plan->items[i];
+		if (!(it->flags & MD_PLAN_MISPLACED) || !it->file)
+			continue;
+		if (c->dry_run) {
+			printf("Would move: %s to %s/\n", md_show_path(it->file->path), md_folder_name(it->want));
+			continue;
+		}
+		if (md_move_file(&s.run, it->file, it->want, &err) != MD_OK) {
+			cli_print_error(&err);
+			rc = EXIT_FAILED;
+			continue;
+		}
+		printf("Moved: %s to %s/\n", md_show_path(it->file->path), md_folder_name(it->want));
+		nmoved++;
+	}
+	printf("Repair complete: %lld failed row%s deleted, %zu checksum%s realigned, %zu file%s moved%s\n",
+	       nfailed, nfailed == 1 ? "" : "s", nrealigned, nrealigned == 1 ? "" : "s", nmoved,
+	       nmoved == 1 ? "" : "s", c->dry_run ? " (dry run: nothing changed)" : "");
+	session_close(&s);
+	return rc;
+}

@@ -1,0 +1,906 @@
+/* runner.c - apply and roll back migration files.  See runner.h.
+ *
+ * The order of an apply, per the design: BEGIN; SET LOCAL lock_timeout and
+ * statement_timeout; the statements one by one (COPY data through libpq's
+ * COPY protocol); the history row and the event; COMMIT; then rename the
+ * file.  A crash between COMMIT and the rename leaves a file in pending/
+ * that the database records as applied: the plan shows it misplaced and
+ * the next run moves it. */
+#include "runner.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "history.h"
+#include "util.h"
+#include "vcs.h"
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+const char *md_show_path(const char *path)
+{
+	static char cwd[PATH_MAX];
+	static int have;
+	size_t n;
+
+	if (!have) {
+		have = getcwd(cwd, sizeof(cwd)) ? 1 : -1;
+	}
+	if (have < 0 || !path)
+		return path;
+	n = strlen(cwd);
+	if (strncmp(path, cwd, n) == 0 && path[n] == '/')
+		return path + n + 1;
+	return path;
+}
+
+static void emit(md_runner *r, md_run_ev kind, const md_file *f, const char *action, unsigned index,
+		 unsigned count, const char *text, long long ms, int attempt, const md_error *err)
+{
+	md_run_event ev;
+
+	if (!r->cb)
+		return;
+	ev.kind = kind;
+	ev.file = f;
+	ev.action = action;
+	ev.index = index;
+	ev.count = count;
+	ev.text = text;
+	ev.ms = ms;
+	ev.attempt = attempt;
+	ev.err = err;
+	r->cb(&ev, r->payload);
+}
+
+/* The first two words (upper-cased, at most 31 bytes each) of a statement. */
+static void first_words(const char *buf, const md_stmt *st, char w1[32], char w2[32])
+{
+	md_lexer lx;
+	md_token tok;
+	char *w[2] = { w1, w2 };
+	int n = 0;
+
+	w1[0] = w2[0] = '\0';
+	md_lexer_init(&lx, buf, st->end, 0);
+	lx.pos = st->head;
+	while (n < 2 && md_lexer_next(&lx, &tok) != MD_TOK_EOF) {
+		size_t len = tok.end - tok.start, i;
+		if (tok.kind == MD_TOK_SPACE || tok.kind == MD_TOK_COMMENT)
+			continue;
+		if (tok.kind != MD_TOK_KEYWORD && tok.kind != MD_TOK_IDENT)
+			break;
+		if (len > 31)
+			len = 31;
+		for (i = 0; i < len; i++) {
+			char c = buf[tok.start + i];
+			w[n][i] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+		}
+		w[n][len] = '\0';
+		n++;
+	}
+}
+
+/* ---- prepare ------------------------------------------------------------------ */
+
+void md_prepared_free(md_prepared *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++)
+		md_sql_free(&p->stmts[i].sql);
+	free(p->stmts);
+	free(p->buf);
+	free(p->path);
+	free(p->text);
+	free(p);
+}
+
+static md_status stmt_error(md_error *err, const md_prepared *p, const md_stmt *st, md_status code,
+			    const char *fmt, const char *arg)
+{
+	md_error_set(err, code, p->path, st->line, st->col, fmt, arg);
+	return code;
+}
+
+md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg, int server_version,
+		     md_error *err)
+{
+	md_prepared *p;
+	md_stmt st;
+	size_t cap = 0, i, first = SIZE_MAX, last = SIZE_MAX, nauto = 0, ntx = 0, textlen = 0;
+	int rc;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return md_error_set(err, MD_ERR_NOMEM, path, 0, 0, "out of memory");
+	p->path = strdup(md_show_path(path));
+	if (!p->path) {
+		free(p);
+		return md_error_set(err, MD_ERR_NOMEM, path, 0, 0, "out of memory");
+	}
+	if ((rc = md_read_file(path, &p->buf, &p->len, err)) != MD_OK) {
+		snprintf(err->file, sizeof(err->file), "%s", p->path);
+		goto fail;
+	}
+	md_script_init(&p->script, p->buf, p->len, p->path);
+	while ((rc = md_script_next(&p->script, &st, err)) > 0) {
+		md_prepared_stmt *ps;
+
+		if (st.flags & MD_STMT_META) {
+			char cmd[64];
+			size_t n = strcspn(p->buf + st.head, " \t\r\n");
+			snprintf(cmd, sizeof(cmd), "%.*s", (int)(n < 60 ? n : 60), p->buf + st.head);
+			rc = stmt_error(err, p, &st, MD_ERR_INVALID,
+					"psql meta-command %s is not supported (migdeck sends SQL only)",
+					cmd);
+			goto fail;
+		}
+		if (p->n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			md_prepared_stmt *ns = realloc(p->stmts, ncap * sizeof(*ns));
+			if (!ns) {
+				rc = md_error_set(err, MD_ERR_NOMEM, p->path, 0, 0, "out of memory");
+				goto fail;
+			}
+			p->stmts = ns;
+			cap = ncap;
+		}
+		ps = &p->stmts[p->n];
+		memset(ps, 0, sizeof(*ps));
+		ps->st = st;
+		if ((rc = md_sql_render(&ps->sql, &p->script, &st, md_config_placeholder, (void *)cfg,
+					err)) < 0)
+			goto fail;
+		p->n++;
+		if (st.flags & MD_STMT_EMPTY) {
+			ps->skip = 1;
+			continue;
+		}
+		if (first == SIZE_MAX)
+			first = p->n - 1;
+		last = p->n - 1;
+	}
+	if (rc < 0)
+		goto fail;
+
+	/* the file's own BEGIN ... COMMIT wrapper (the CRM seed style) */
+	if (first != SIZE_MAX) {
+		char a1[32], a2[32], z1[32], z2[32];
+		int opens, closes;
+
+		first_words(p->buf, &p->stmts[first].st, a1, a2);
+		first_words(p->buf, &p->stmts[last].st, z1, z2);
+		opens = (p->stmts[first].st.flags & MD_STMT_TX_CONTROL) &&
+			(!strcmp(a1, "BEGIN") || !strcmp(a1, "START"));
+		closes = first != last && (p->stmts[last].st.flags & MD_STMT_TX_CONTROL) &&
+			 (!strcmp(z1, "COMMIT") || !strcmp(z1, "END")) && strcmp(z2, "PREPARED");
+		if (opens && closes) {
+			p->stmts[first].skip = p->stmts[last].skip = 1;
+			p->wrapped = 1;
+		} else if (opens) {
+			rc = stmt_error(err, p, &p->stmts[first].st, MD_ERR_INVALID,
+					"%s opens a transaction the file never commits", a1);
+			goto fail;
+		}
+	}
+
+	for (i = 0; i < p->n; i++) {
+		md_prepared_stmt *ps = &p->stmts[i];
+		char w1[32], w2[32];
+
+		if (ps->skip)
+			continue;
+		if (ps->st.flags & MD_STMT_TX_CONTROL) {
+			first_words(p->buf, &ps->st, w1, w2);
+			/* savepoints live inside the runner's transaction */
+			if (!(!strcmp(w1, "SAVEPOINT") || !strcmp(w1, "RELEASE") ||
+			      (!strcmp(w1, "ROLLBACK") && !strcmp(w2, "TO")))) {
+				rc = stmt_error(err, p, &ps->st, MD_ERR_INVALID,
+						"%s in the middle of a migration would break its "
+						"atomicity; only a BEGIN at the start with a COMMIT at "
+						"the end is taken as the file's own transaction",
+						w1);
+				goto fail;
+			}
+		}
+		if (md_stmt_needs_autocommit(ps->st.flags, server_version))
+			nauto++;
+		else
+			ntx++;
+		p->nsend++;
+		textlen += ps->sql.len + 1;
+	}
+	if (nauto && ntx) {
+		/* name the lines of both kinds */
+		char lines[512];
+		size_t used = 0;
+		const md_stmt *firstauto = NULL;
+
+		lines[0] = '\0';
+		for (i = 0; i < p->n; i++) {
+			md_prepared_stmt *ps = &p->stmts[i];
+			int n;
+			if (ps->skip || !md_stmt_needs_autocommit(ps->st.flags, server_version))
+				continue;
+			if (!firstauto)
+				firstauto = &ps->st;
+			n = snprintf(lines + used, sizeof(lines) - used, "%s%u", used ? ", " : "",
+				     ps->st.line);
+			if (n < 0 || (size_t)n >= sizeof(lines) - used)
+				break;
+			used += (size_t)n;
+		}
+		md_error_set(err, MD_ERR_INVALID, p->path, firstauto->line, firstauto->col,
+			     "mixes statements that cannot run inside a transaction (line%s %s) with "
+			     "%zu that can; put the non-transactional ones in a file of their own",
+			     nauto > 1 ? "s" : "", lines, ntx);
+		rc = MD_ERR_INVALID;
+		goto fail;
+	}
+	if (nauto && p->wrapped) {
+		rc = stmt_error(err, p, &p->stmts[first].st, MD_ERR_INVALID,
+				"%s: the file wraps in a transaction statements that cannot run in one",
+				"BEGIN");
+		goto fail;
+	}
+	p->autocommit = nauto > 0;
+
+	p->text = malloc(textlen + 1);
+	if (!p->text) {
+		rc = md_error_set(err, MD_ERR_NOMEM, p->path, 0, 0, "out of memory");
+		goto fail;
+	}
+	textlen = 0;
+	for (i = 0; i < p->n; i++) {
+		if (p->stmts[i].skip)
+			continue;
+		if (textlen)
+			p->text[textlen++] = '\n';
+		memcpy(p->text + textlen, p->stmts[i].sql.text, p->stmts[i].sql.len);
+		textlen += p->stmts[i].sql.len;
+	}
+	p->text[textlen] = '\0';
+	*out = p;
+	return MD_OK;
+fail:
+	md_prepared_free(p);
+	return (md_status)rc;
+}
+
+/* ---- running statements ------------------------------------------------------- */
+
+static void notice_cb(void *arg, const PGresult *res)
+{
+	md_runner *r = arg;
+	char text[2048];
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	snprintf(text, sizeof(text), "%s: %s", sev ? sev : "NOTICE", msg ? msg : "");
+	emit(r, MD_RUN_NOTICE, NULL, NULL, 0, 0, text, 0, 0, NULL);
+}
+
+void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_workspace *ws,
+		    md_run_cb cb, void *payload)
+{
+	md_error err;
+	const char *dir = cfg->pending_dir;
+
+	memset(r, 0, sizeof(*r));
+	r->db = db;
+	r->cfg = cfg;
+	r->ws = ws;
+	r->cb = cb;
+	r->payload = payload;
+	if (md_vcs_head(dir, r->git_commit, &err) <= 0)
+		r->git_commit[0] = '\0';
+	if (db && db->conn)
+		PQsetNoticeReceiver(db->conn, notice_cb, r);
+}
+
+/* Send one statement of p; for COPY ... FROM STDIN send its data. */
+static md_status run_statement(md_runner *r, const md_prepared *p, const md_prepared_stmt *ps,
+			       char tag[64], md_error *err)
+{
+	PGconn *conn = r->db->conn;
+	PGresult *res, *failed = NULL;
+	md_status rc = MD_OK;
+
+	tag[0] = '\0';
+	if (!PQsendQuery(conn, ps->sql.text))
+		return md_db_error(err, conn, NULL);
+	while ((res = PQgetResult(conn)) != NULL) {
+		ExecStatusType s = PQresultStatus(res);
+		if (s == PGRES_COPY_IN) {
+			size_t n = ps->st.data_end - ps->st.data_start;
+			const char *data = p->buf + ps->st.data_start;
+			int ok = 1;
+			while (ok && n) {
+				int chunk = n > (1 << 20) ? (1 << 20) : (int)n;
+				ok = PQputCopyData(conn, data, chunk) == 1;
+				data += chunk;
+				n -= (size_t)chunk;
+			}
+			PQputCopyEnd(conn, ok ? NULL : "migdeck: could not send the COPY data");
+		} else if (s == PGRES_COPY_OUT) {
+			char *line;
+			while (PQgetCopyData(conn, &line, 0) > 0)
+				PQfreemem(line);
+		} else if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && s != PGRES_EMPTY_QUERY) {
+			if (!failed) {
+				failed = res;
+				continue;
+			}
+		} else {
+			snprintf(tag, 64, "%s", PQcmdStatus(res));
+		}
+		PQclear(res);
+	}
+	if (failed) {
+		long pos = md_db_error_position(failed);
+		unsigned line = ps->st.line, col = ps->st.col;
+
+		md_db_error(err, conn, failed);
+		if (pos > 0) {
+			size_t off = md_sql_source_offset(&ps->sql, pos);
+			md_script_position(p->buf, p->len, off, &line, &col);
+		}
+		snprintf(err->file, sizeof(err->file), "%s", p->path);
+		err->line = line;
+		err->col = col;
+		rc = MD_ERR_DB;
+		PQclear(failed);
+	}
+	return rc;
+}
+
+/* Run the statements of p; the transaction (if any) is the caller's. */
+static md_status run_statements(md_runner *r, const md_file *f, const char *action,
+				const md_prepared *p, md_error *err)
+{
+	size_t i;
+	unsigned k = 0;
+
+	for (i = 0; i < p->n; i++) {
+		const md_prepared_stmt *ps = &p->stmts[i];
+		char tag[64];
+		long long t0;
+		md_status rc;
+
+		if (ps->skip)
+			continue;
+		emit(r, MD_RUN_STATEMENT, f, action, k, (unsigned)p->nsend, ps->sql.text, 0, 0, NULL);
+		t0 = now_ms();
+		rc = run_statement(r, p, ps, tag, err);
+		if (rc != MD_OK)
+			return rc;
+		emit(r, MD_RUN_STATEMENT_DONE, f, action, k, (unsigned)p->nsend, tag, now_ms() - t0, 0,
+		     NULL);
+		k++;
+	}
+	return MD_OK;
+}
+
+static md_status exec_simple(md_runner *r, const char *sql, md_error *err)
+{
+	return md_db_exec(r->db, sql, err);
+}
+
+/* BEGIN and the run's timeouts, in one round trip. */
+static md_status begin_tx(md_runner *r, md_error *err)
+{
+	PGresult *res = NULL;
+	const char *params[2];
+	md_status rc;
+
+	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
+		return rc;
+	params[0] = r->cfg->lock_timeout ? r->cfg->lock_timeout : "0";
+	params[1] = r->cfg->statement_timeout ? r->cfg->statement_timeout : "0";
+	rc = md_db_query(r->db, &res,
+			 "SELECT set_config('lock_timeout', $1, true), "
+			 "set_config('statement_timeout', $2, true)",
+			 2, params, err);
+	PQclear(res);
+	return rc;
+}
+
+static void rollback_quietly(md_runner *r)
+{
+	md_error ignore;
+	if (PQtransactionStatus(r->db->conn) != PQTRANS_IDLE)
+		exec_simple(r, "ROLLBACK", &ignore);
+}
+
+/* Record a failure in the event table, in its own transaction. */
+static void record_failure(md_runner *r, const md_file *f, const char *action, const md_error *e,
+			   long long ms)
+{
+	char text[2600];
+	md_event ev;
+	md_error ignore;
+
+	if (r->dry_run)
+		return;
+	md_error_format(e, text, sizeof(text));
+	memset(&ev, 0, sizeof(ev));
+	ev.action = "failure";
+	ev.version = f->version.text[0] ? f->version.text : f->stem;
+	ev.script = f->name;
+	ev.outcome = "failed";
+	ev.error = text;
+	ev.detail = action;
+	ev.duration_ms = ms;
+	ev.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+	md_history_event(r->db, r->cfg, &ev, &ignore);
+}
+
+static const char *version_key(const md_file *f)
+{
+	return f->kind == MD_KIND_REPEATABLE || !f->version.text[0] ? f->stem : f->version.text;
+}
+
+static md_status record_apply(md_runner *r, const md_file *f, const md_prepared *p, long long ms,
+			      int success, md_error *err)
+{
+	md_apply_record rec;
+	md_event ev;
+	md_status rc;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.version = version_key(f);
+	rec.description = f->description;
+	rec.script = f->name;
+	rec.checksum = f->checksum;
+	rec.kind = md_kind_name(f->kind);
+	rec.applied_sql = p->text;
+	rec.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+	rec.execution_ms = ms;
+	rec.success = success;
+	if ((rc = md_history_record_apply(r->db, r->cfg, &rec, err)) != MD_OK)
+		return rc;
+	memset(&ev, 0, sizeof(ev));
+	ev.action = "apply";
+	ev.version = rec.version;
+	ev.script = f->name;
+	ev.outcome = success ? "ok" : "failed";
+	ev.duration_ms = ms;
+	ev.git_commit = rec.git_commit;
+	return md_history_event(r->db, r->cfg, &ev, err);
+}
+
+/* ---- moving files ---------------------------------------------------------------- */
+
+static char *join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *s = malloc(a + b + 2);
+	if (!s)
+		return NULL;
+	memcpy(s, dir, a);
+	s[a] = '/';
+	memcpy(s + a + 1, name, b + 1);
+	return s;
+}
+
+static md_status move_one(md_runner *r, const md_file *f, const char *path, md_folder to,
+			  md_error *err)
+{
+	const char *dir = r->ws->dirs[to];
+	char *dest, msg[PATH_MAX * 2 + 8];
+	struct stat sb;
+	md_status rc = MD_OK;
+
+	dest = join(dir, f->name);
+	if (!dest)
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	if (strcmp(dest, path) == 0)
+		goto done;
+	if (stat(dest, &sb) == 0) {
+		rc = md_error_set(err, MD_ERR_IO, md_show_path(dest), 0, 0,
+				  "exists already; not moving %s over it", md_show_path(path));
+		goto done;
+	}
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+		rc = md_error_set(err, MD_ERR_IO, md_show_path(dir), 0, 0, "cannot create: %s",
+				  strerror(errno));
+		goto done;
+	}
+	if (rename(path, dest) < 0) {
+		rc = md_error_set(err, MD_ERR_IO, md_show_path(path), 0, 0, "cannot move to %s: %s",
+				  md_show_path(dest), strerror(errno));
+		goto done;
+	}
+	snprintf(msg, sizeof(msg), "%s -> %s", md_show_path(path), md_show_path(dest));
+	emit(r, MD_RUN_MOVED, f, NULL, 0, 0, msg, 0, 0, NULL);
+done:
+	free(dest);
+	return rc;
+}
+
+md_status md_move_file(md_runner *r, const md_file *f, md_folder to, md_error *err)
+{
+	md_status rc;
+
+	if (r->ws->single_folder && to != MD_FOLDER_ARCHIVE)
+		return MD_OK;
+	if (f->folder == to)
+		return MD_OK;
+	if ((rc = move_one(r, f, f->path, to, err)) != MD_OK)
+		return rc;
+	/* the rollback pair travels with its forward file */
+	if (f->pair && f->pair->folder == f->folder)
+		rc = move_one(r, f->pair, f->pair->path, to, err);
+	return rc;
+}
+
+/* ---- apply ---------------------------------------------------------------------- */
+
+static md_status apply_autocommit(md_runner *r, const md_file *f, md_prepared *p, long long t0,
+				  md_error *err)
+{
+	md_status rc;
+	char warn[1024];
+
+	if (r->in_tx)
+		return md_error_set(err, MD_ERR_INVALID, p->path, 0, 0,
+				    "cannot run inside the one transaction of [run] transaction = all: "
+				    "its statements cannot run in a transaction block");
+	if (r->dry_run) {
+		snprintf(warn, sizeof(warn),
+			 "%s: %zu statement%s that cannot run in a transaction: not run in a dry run",
+			 p->path, p->nsend, p->nsend == 1 ? "" : "s");
+		emit(r, MD_RUN_WARNING, f, "apply", 0, 0, warn, 0, 0, NULL);
+		return MD_OK;
+	}
+	snprintf(warn, sizeof(warn),
+		 "%s runs outside a transaction (%s): if a statement fails, the ones before it "
+		 "stay done",
+		 p->path, p->autocommit ? "it cannot run in one" : "[run] transaction = none");
+	emit(r, MD_RUN_WARNING, f, "apply", 0, 0, warn, 0, 0, NULL);
+	rc = run_statements(r, f, "apply", p, err);
+	if (rc != MD_OK) {
+		md_error ignore;
+		/* partial work may remain: record a failed row so status says so */
+		if (exec_simple(r, "BEGIN", &ignore) == MD_OK &&
+		    record_apply(r, f, p, now_ms() - t0, 0, &ignore) == MD_OK)
+			exec_simple(r, "COMMIT", &ignore);
+		rollback_quietly(r);
+		return rc;
+	}
+	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
+		return rc;
+	if ((rc = record_apply(r, f, p, now_ms() - t0, 1, err)) != MD_OK) {
+		rollback_quietly(r);
+		return rc;
+	}
+	return exec_simple(r, "COMMIT", err);
+}
+
+md_status md_run_apply(md_runner *r, const md_file *f, md_error *err)
+{
+	md_prepared *p = NULL;
+	md_status rc;
+	long long t0 = now_ms();
+	int attempt;
+
+	md_error_clear(err);
+	rc = md_prepare(&p, f->path, r->cfg, r->db->server_version, err);
+	if (rc != MD_OK) {
+		emit(r, MD_RUN_FAILED, f, "apply", 0, 0, NULL, 0, 0, err);
+		return rc;
+	}
+	emit(r, MD_RUN_START, f, "apply", 0, (unsigned)p->nsend, p->path, 0, 0, NULL);
+
+	if (p->autocommit || (r->cfg->transaction == MD_TX_NONE && !r->dry_run && !r->in_tx)) {
+		rc = apply_autocommit(r, f, p, t0, err);
+		if (rc != MD_OK) {
+			record_failure(r, f, "apply", err, now_ms() - t0);
+			emit(r, MD_RUN_FAILED, f, "apply", 0, 0, NULL, 0, 0, err);
+			md_prepared_free(p);
+			return rc;
+		}
+		goto applied;
+	}
+
+	for (attempt = 0;; attempt++) {
+		rc = r->in_tx ? exec_simple(r, "SAVEPOINT migdeck_migration", err) : begin_tx(r, err);
+		if (rc == MD_OK)
+			rc = run_statements(r, f, "apply", p, err);
+		if (rc == MD_OK)
+			rc = record_apply(r, f, p, now_ms() - t0, 1, err);
+		if (rc == MD_OK) {
+			if (r->in_tx)
+				rc = exec_simple(r, "RELEASE SAVEPOINT migdeck_migration", err);
+			else
+				rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+		}
+		if (rc == MD_OK)
+			break;
+		if (r->in_tx) {
+			md_error ignore;
+			exec_simple(r, "ROLLBACK TO SAVEPOINT migdeck_migration", &ignore);
+		} else {
+			rollback_quietly(r);
+		}
+		if (strcmp(err->sqlstate, "55P03") == 0 && attempt < r->cfg->lock_retries) {
+			long long wait = 500LL << (attempt < 6 ? attempt : 6);
+			char text[2600];
+			if (wait > 30000)
+				wait = 30000;
+			snprintf(text, sizeof(text), "%s:%u:%u: lock timeout (%s); retry %d of %d in %.1f s",
+				 err->file, err->line, err->col, err->msg, attempt + 1,
+				 r->cfg->lock_retries, (double)wait / 1000.0);
+			emit(r, MD_RUN_RETRY, f, "apply", 0, 0, text, wait, attempt + 1, err);
+			sleep_ms(wait);
+			md_error_clear(err);
+			continue;
+		}
+		record_failure(r, f, "apply", err, now_ms() - t0);
+		emit(r, MD_RUN_FAILED, f, "apply", 0, 0, NULL, 0, 0, err);
+		md_prepared_free(p);
+		return rc;
+	}
+
+applied:
+	md_prepared_free(p);
+	if (!r->dry_run && !r->in_tx) {
+		rc = md_move_file(r, f, MD_FOLDER_APPLIED, err);
+		if (rc != MD_OK) {
+			/* committed: the database is right, the folder is behind; the
+			 * next run sees a misplaced file and moves it */
+			emit(r, MD_RUN_WARNING, f, "apply", 0, 0, err->msg, 0, 0, NULL);
+			md_error_clear(err);
+		}
+	}
+	emit(r, MD_RUN_DONE, f, "apply", 0, 0, NULL, now_ms() - t0, 0, NULL);
+	return MD_OK;
+}
+
+md_status md_runner_begin_all(md_runner *r, md_error *err)
+{
+	md_status rc = begin_tx(r, err);
+	if (rc == MD_OK)
+		r->in_tx = 1;
+	return rc;
+}
+
+md_status md_runner_commit_all(md_runner *r, const md_file *const *applied, size_t n, md_error *err)
+{
+	md_status rc;
+	size_t i;
+
+	if (!r->in_tx)
+		return MD_OK;
+	r->in_tx = 0;
+	rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+	if (rc != MD_OK || r->dry_run)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (md_move_file(r, applied[i], MD_FOLDER_APPLIED, err) != MD_OK) {
+			emit(r, MD_RUN_WARNING, applied[i], "apply", 0, 0, err->msg, 0, 0, NULL);
+			md_error_clear(err);
+		}
+	}
+	return MD_OK;
+}
+
+/* ---- rollback ------------------------------------------------------------------- */
+
+md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
+{
+	const md_file *rb = forward->pair;
+	md_prepared *p = NULL;
+	md_status rc;
+	long long t0 = now_ms();
+	md_event ev;
+
+	md_error_clear(err);
+	if (!rb || rb->kind != MD_KIND_ROLLBACK)
+		return md_error_set(err, MD_ERR_INVALID, md_show_path(forward->path), 0, 0,
+				    "has no rollback script beside it (nothing was changed)");
+	rc = md_prepare(&p, rb->path, r->cfg, r->db->server_version, err);
+	if (rc != MD_OK) {
+		emit(r, MD_RUN_FAILED, rb, "rollback", 0, 0, NULL, 0, 0, err);
+		return rc;
+	}
+	emit(r, MD_RUN_START, rb, "rollback", 0, (unsigned)p->nsend, p->path, 0, 0, NULL);
+	if (p->autocommit) {
+		char warn[1024];
+		if (r->dry_run) {
+			snprintf(warn, sizeof(warn),
+				 "%s: statements that cannot run in a transaction: not run in a dry run",
+				 p->path);
+			emit(r, MD_RUN_WARNING, rb, "rollback", 0, 0, warn, 0, 0, NULL);
+			md_prepared_free(p);
+			return MD_OK;
+		}
+		snprintf(warn, sizeof(warn),
+			 "%s runs outside a transaction (it cannot run in one): if a statement fails, "
+			 "the ones before it stay done",
+			 p->path);
+		emit(r, MD_RUN_WARNING, rb, "rollback", 0, 0, warn, 0, 0, NULL);
+		rc = run_statements(r, rb, "rollback", p, err);
+		if (rc == MD_OK)
+			rc = exec_simple(r, "BEGIN", err);
+	} else {
+		rc = begin_tx(r, err);
+		if (rc == MD_OK)
+			rc = run_statements(r, rb, "rollback", p, err);
+	}
+	if (rc == MD_OK)
+		rc = md_history_record_rollback(r->db, r->cfg, version_key(forward), err);
+	if (rc == MD_OK) {
+		memset(&ev, 0, sizeof(ev));
+		ev.action = "rollback";
+		ev.version = version_key(forward);
+		ev.script = rb->name;
+		ev.outcome = "ok";
+		ev.duration_ms = now_ms() - t0;
+		ev.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+		rc = md_history_event(r->db, r->cfg, &ev, err);
+	}
+	if (rc == MD_OK)
+		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+	md_prepared_free(p);
+	if (rc != MD_OK) {
+		rollback_quietly(r);
+		record_failure(r, rb, "rollback", err, now_ms() - t0);
+		emit(r, MD_RUN_FAILED, rb, "rollback", 0, 0, NULL, 0, 0, err);
+		return rc;
+	}
+	if (!r->dry_run && md_move_file(r, forward, MD_FOLDER_PENDING, err) != MD_OK) {
+		emit(r, MD_RUN_WARNING, forward, "rollback", 0, 0, err->msg, 0, 0, NULL);
+		md_error_clear(err);
+	}
+	emit(r, MD_RUN_DONE, rb, "rollback", 0, 0, NULL, now_ms() - t0, 0, NULL);
+	return MD_OK;
+}
+
+/* ---- baseline, repair, drift ----------------------------------------------------- */
+
+static md_status repair_event(md_runner *r, const char *version, const char *script,
+			      const char *detail, md_error *err)
+{
+	md_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.action = "repair";
+	ev.version = version;
+	ev.script = script;
+	ev.outcome = "ok";
+	ev.detail = detail;
+	ev.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+	return md_history_event(r->db, r->cfg, &ev, err);
+}
+
+md_status md_run_baseline(md_runner *r, const md_file *const *files, size_t n, md_error *err)
+{
+	md_status rc;
+	size_t i;
+
+	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
+		return rc;
+	for (i = 0; i < n && rc == MD_OK; i++) {
+		const md_file *f = files[i];
+		md_apply_record rec;
+		md_event ev;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.version = version_key(f);
+		rec.description = f->description;
+		rec.script = f->name;
+		rec.checksum = f->checksum;
+		rec.kind = "baseline";
+		rec.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+		rec.success = 1;
+		rc = md_history_record_apply(r->db, r->cfg, &rec, err);
+		if (rc != MD_OK)
+			break;
+		memset(&ev, 0, sizeof(ev));
+		ev.action = "baseline";
+		ev.version = rec.version;
+		ev.script = f->name;
+		ev.outcome = "ok";
+		ev.detail = "recorded as applied without running it";
+		ev.git_commit = rec.git_commit;
+		rc = md_history_event(r->db, r->cfg, &ev, err);
+	}
+	if (rc == MD_OK)
+		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+	if (rc != MD_OK) {
+		rollback_quietly(r);
+		return rc;
+	}
+	for (i = 0; i < n && !r->dry_run; i++) {
+		if (md_move_file(r, files[i], MD_FOLDER_APPLIED, err) != MD_OK) {
+			emit(r, MD_RUN_WARNING, files[i], "baseline", 0, 0, err->msg, 0, 0, NULL);
+			md_error_clear(err);
+		}
+	}
+	return MD_OK;
+}
+
+md_status md_run_delete_failed(md_runner *r, long long *n, md_error *err)
+{
+	md_status rc;
+	char detail[64];
+
+	*n = 0;
+	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
+		return rc;
+	rc = md_history_delete_failed(r->db, r->cfg, n, err);
+	if (rc == MD_OK && *n) {
+		snprintf(detail, sizeof(detail), "deleted %lld failed row%s", *n, *n == 1 ? "" : "s");
+		rc = repair_event(r, NULL, NULL, detail, err);
+	}
+	if (rc == MD_OK)
+		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+	if (rc != MD_OK)
+		rollback_quietly(r);
+	return rc;
+}
+
+md_status md_run_realign(md_runner *r, const md_file *f, md_error *err)
+{
+	md_status rc;
+
+	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
+		return rc;
+	rc = md_history_set_checksum(r->db, r->cfg, version_key(f), f->checksum, err);
+	if (rc == MD_OK)
+		rc = repair_event(r, version_key(f), f->name, "recorded checksum set to the file's", err);
+	if (rc == MD_OK)
+		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+	if (rc != MD_OK)
+		rollback_quietly(r);
+	return rc;
+}
+
+int md_run_drift(md_runner *r, const md_file *f, md_error *err)
+{
+	char *applied = NULL;
+	md_prepared *p = NULL;
+	int real;
+
+	if (md_history_applied_sql(r->db, r->cfg, version_key(f), &applied, err) != MD_OK)
+		return -1;
+	if (!applied)
+		return -1;
+	if (md_prepare(&p, f->path, r->cfg, r->db->server_version, err) != MD_OK) {
+		free(applied);
+		md_error_clear(err);
+		return 2;
+	}
+	if (strcmp(applied, p->text) == 0)
+		real = 0;
+	else
+		real = md_drift_is_real(applied, strlen(applied), p->text, strlen(p->text)) ? 2 : 1;
+	md_prepared_free(p);
+	free(applied);
+	return real;
+}

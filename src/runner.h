@@ -1,0 +1,136 @@
+/* runner.h - runs migrations: one file at a time, statement by statement,
+ * inside a transaction (or, for a file made only of statements that cannot
+ * run in one, in autocommit), with the history row and the event written in
+ * the same transaction, then the file moved to its folder.
+ *
+ * It reports what happens through a callback, so the CLI prints lines and
+ * the console draws panes from the same events. */
+#ifndef MIGDECK_RUNNER_H
+#define MIGDECK_RUNNER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "plan.h"
+#include "script.h"
+#include "workspace.h"
+
+/* ---- a migration file made ready to run ----------------------------------- */
+
+typedef struct md_prepared_stmt {
+	md_stmt st;
+	md_sql sql;          /* the text sent (placeholders substituted) */
+	int skip;            /* the file's own BEGIN/COMMIT wrapper: not sent */
+} md_prepared_stmt;
+
+typedef struct md_prepared {
+	char *path;          /* as shown in messages */
+	char *buf;           /* the file */
+	size_t len;
+	md_script script;    /* for positions */
+	md_prepared_stmt *stmts;
+	size_t n;
+	size_t nsend;        /* statements that will be sent */
+	int autocommit;      /* every statement sent must run outside a transaction */
+	int wrapped;         /* the file wraps itself in BEGIN ... COMMIT */
+	char *text;          /* all statements sent, joined by "\n" (history) */
+} md_prepared;
+
+/* Read, split and check a migration file for a server of server_version:
+ * psql meta-commands, unterminated quotes, undefined placeholders, a mix of
+ * statements that can and cannot run in a transaction, transaction control
+ * in the middle of the file: MD_ERR_INVALID (or MD_ERR_SYNTAX) naming
+ * path:line:col.  A leading BEGIN/START TRANSACTION and trailing
+ * COMMIT/END are the file's own wrapper: kept out of what is sent (the
+ * runner's transaction takes their place). */
+md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg,
+		     int server_version, md_error *err);
+void md_prepared_free(md_prepared *p);
+
+/* ---- events ----------------------------------------------------------------- */
+
+typedef enum md_run_ev {
+	MD_RUN_START,          /* a migration starts: file, count = statements */
+	MD_RUN_STATEMENT,      /* statement index starts */
+	MD_RUN_STATEMENT_DONE, /* text = command tag, ms */
+	MD_RUN_NOTICE,         /* text = the server's notice */
+	MD_RUN_WARNING,        /* text = migdeck's own warning */
+	MD_RUN_RETRY,          /* lock timeout: attempt, ms = wait before retrying */
+	MD_RUN_DONE,           /* committed (or rolled back in a dry run): ms */
+	MD_RUN_FAILED,         /* err */
+	MD_RUN_MOVED           /* text = "pending/x.sql -> applied/x.sql" */
+} md_run_ev;
+
+typedef struct md_run_event {
+	md_run_ev kind;
+	const md_file *file;
+	const char *action;    /* "apply" or "rollback" */
+	unsigned index, count;
+	const char *text;
+	long long ms;
+	int attempt;
+	const md_error *err;
+} md_run_event;
+
+typedef void (*md_run_cb)(const md_run_event *ev, void *payload);
+
+/* ---- the runner ------------------------------------------------------------- */
+
+typedef struct md_runner {
+	md_db *db;
+	const md_config *cfg;
+	const md_workspace *ws;
+	md_run_cb cb;
+	void *payload;
+	int dry_run;           /* everything in a transaction that is rolled back */
+	char git_commit[41];   /* HEAD of the workspace, or "" */
+	int in_tx;             /* a transaction=all transaction is open */
+} md_runner;
+
+void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_workspace *ws,
+		    md_run_cb cb, void *payload);
+
+/* Apply one forward file (versioned or repeatable): see the top of this
+ * file.  A lock timeout (55P03) rolls back and retries with backoff, up to
+ * [run] lock_retries.  On a SQL error: ROLLBACK, a failure event, and err
+ * names path:line:col with the server's message, DETAIL, HINT, SQLSTATE;
+ * the file stays where it is.  Moves the file (and its rollback pair) to
+ * applied/ after COMMIT. */
+md_status md_run_apply(md_runner *r, const md_file *f, md_error *err);
+
+/* Run the rollback pair of an applied forward file, mark the history row
+ * rolled back, move both files back to pending/. */
+md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err);
+
+/* transaction = all: open the one transaction before the first apply and
+ * commit it after the last (then the files move). */
+md_status md_runner_begin_all(md_runner *r, md_error *err);
+md_status md_runner_commit_all(md_runner *r, const md_file *const *applied, size_t n,
+			       md_error *err);
+
+/* Move a file (and its rollback pair when it sits beside it) into folder:
+ * rename(2) only, never a copy; refuses to overwrite. */
+md_status md_move_file(md_runner *r, const md_file *f, md_folder to, md_error *err);
+
+/* baseline: record files as applied without running them (kind
+ * "baseline"), with an event each, in one transaction; then move them to
+ * applied/. */
+md_status md_run_baseline(md_runner *r, const md_file *const *files, size_t n, md_error *err);
+
+/* repair: delete the rows of failed runs (*n gets the count). */
+md_status md_run_delete_failed(md_runner *r, long long *n, md_error *err);
+
+/* repair: set the recorded checksum of f's version to the file's. */
+md_status md_run_realign(md_runner *r, const md_file *f, md_error *err);
+
+/* Drift of an applied file: the text recorded at apply time against the
+ * file as it would be sent now.  Returns 0 (same), 1 cosmetic, 2 real;
+ * -1 when no text was recorded (only the checksums can tell). */
+int md_run_drift(md_runner *r, const md_file *f, md_error *err);
+
+/* A path as shown to people: relative to the working directory when below it. */
+const char *md_show_path(const char *path);
+
+#endif
