@@ -107,13 +107,13 @@ check-valgrind: deps
 
 FUZZ_SECONDS ?= 600
 fuzz: deps
-	@mkdir -p $(BUILD)/fuzz tests/fuzz/corpus
+	@mkdir -p $(BUILD)/fuzz/corpus-run
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
 		-o $(BUILD)/fuzz/fuzz_script tests/fuzz/fuzz_script.c src/script.c src/error.c
-	@cp -n pending/*.sql applied/*.sql archive/*.sql tests/fuzz/corpus/ 2>/dev/null || true
+	$(BUILD)/fuzz/fuzz_script $(wildcard tests/fuzz/crashes/*)
 	$(BUILD)/fuzz/fuzz_script -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 		-rss_limit_mb=2048 -max_len=65536 $(BUILD)/fuzz/corpus-run tests/fuzz/corpus \
-		|| exit 1
+		pending applied archive
 
 bench: deps $(BIN) $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
