@@ -930,6 +930,7 @@ int md_script_next(md_script *s, md_stmt *out, md_error *err)
 		case MD_TOK_META:
 			if (started) {
 				/* end what came before; the meta-command is next */
+				w.flags |= MD_STMT_NO_SEMICOLON;
 				goto emit;
 			}
 			start = head = p;

@@ -60,9 +60,11 @@ enum {
 	MD_STMT_COPY_DATA = 1u << 3,
 	/* ALTER TYPE ... ADD VALUE: cannot run in a transaction before PG 12 */
 	MD_STMT_ENUM_ADD_VALUE = 1u << 4,
-	/* the last statement of the file, without a terminating semicolon */
+	/* no terminating semicolon: the end of the file (or a psql
+	 * meta-command such as \g) ended it */
 	MD_STMT_NO_SEMICOLON = 1u << 5,
-	/* contains at least one ${name} placeholder outside comments */
+	/* the text contains "${": md_sql_render substitutes the placeholders
+	 * outside comments (and errs on an undefined one) */
 	MD_STMT_PLACEHOLDERS = 1u << 6,
 	/* nothing but a semicolon (psql sends it all the same) */
 	MD_STMT_EMPTY = 1u << 7
