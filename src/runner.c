@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,16 @@ static void first_words(const char *buf, const md_stmt *st, char w1[32], char w2
 		w[n][len] = '\0';
 		n++;
 	}
+}
+
+/* For the crash tests: MIGDECK_TEST_CRASH=after-commit kills the process
+ * with SIGKILL right after a migration commits and before its file moves,
+ * the window the design says the next start must heal. */
+static void crash_point(const char *where)
+{
+	const char *want = getenv("MIGDECK_TEST_CRASH");
+	if (want && strcmp(want, where) == 0)
+		raise(SIGKILL);
 }
 
 /* ---- prepare ------------------------------------------------------------------ */
@@ -668,6 +679,7 @@ md_status md_run_apply(md_runner *r, const md_file *f, md_error *err)
 
 applied:
 	md_prepared_free(p);
+	crash_point("after-commit");
 	if (!r->dry_run && !r->in_tx) {
 		rc = md_move_file(r, f, MD_FOLDER_APPLIED, err);
 		if (rc != MD_OK) {
