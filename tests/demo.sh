@@ -1,12 +1,14 @@
 #!/bin/sh
 # demo.sh - what `make demo` runs: the demo workspace (a small ticketing
 # schema in archive/, applied/ and pending/, each migration with its paired
-# rollback script) as the script engine sees it.
+# rollback script) on a scratch PostgreSQL database.
 #
 # The interactive console is not built yet; it arrives with the console
-# issue.  Until then this shows, for every file in pending/, the statements
-# the engine cuts it into (`migdeck statements`): line:col, flags such as
-# no-transaction for CREATE INDEX CONCURRENTLY, and the first line of each.
+# issue.  Until then this shows the command line on the same engine: what
+# the engine sees in the pending files, then status, migrate, status and a
+# rollback, on a throwaway cluster that tests/pg_harness.sh starts and
+# always stops.  The database starts from archive/consolidated_schema.sql
+# plus the migrations in applied/.
 #
 # It builds nothing itself (the Makefile builds ./migdeck first) and never
 # touches the source tree: the workspace is copied into a scratch directory
@@ -27,6 +29,11 @@ case "$bin" in
 *) bin=$(pwd)/$bin ;;
 esac
 
+# Outside the harness: start a throwaway server and run again under it.
+if [ -z "${MIGDECK_TEST_PGLOG:-}" ]; then
+	MIGDECK_BIN=$bin exec sh "$root/tests/pg_harness.sh" sh "$root/tests/demo.sh"
+fi
+
 scratch=$(mktemp -d -t migdeck-demo.XXXXXX)
 # shellcheck disable=SC2317 # called from the trap
 cleanup() {
@@ -39,7 +46,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
-trap 'exit 141' PIPE
 trap 'exit 143' TERM
 
 for d in archive applied pending; do
@@ -50,36 +56,31 @@ for d in archive applied pending; do
 done
 cd "$scratch"
 
-count() { # folder: "N migrations + N rollbacks"
-	n=0 r=0
-	for f in "$1"/*.sql; do
-		[ -e "$f" ] || continue
-		case "$(basename "$f")" in
-		[0-9]*_rollback_*) r=$((r + 1)) ;;
-		[0-9]*_*) n=$((n + 1)) ;;
-		esac
-	done
-	echo "$n migrations + $r rollbacks"
+step() {
+	echo
+	echo "\$ migdeck $*"
+	"$bin" -d "dbname=demo" "$@" || echo "(exit status $?)"
 }
 
-echo "migdeck demo: a ticketing schema ($("$bin" --version 2>/dev/null || echo migdeck))"
-echo "  archive/  consolidated_schema.sql (the baseline) and $(count archive) it folded"
-echo "  applied/  $(count applied)"
-echo "  pending/  $(count pending)"
+psql -X -q -c "CREATE DATABASE demo" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d demo -f archive/consolidated_schema.sql >/dev/null
+# make the database agree with the folders: what is in applied/ is applied
+"$bin" -q -d "dbname=demo" migrate --to 20240218
+
+echo "migdeck demo: a ticketing schema ($("$bin" --version))"
+echo "A scratch database 'demo' holds archive/consolidated_schema.sql and the"
+echo "migrations of applied/; the workspace is a copy in a scratch folder."
+
 echo
+echo "\$ migdeck statements pending/*.sql"
+"$bin" statements pending/*.sql
+step status
+step migrate
+step status
+step rollback --steps 1 --yes
+step validate
 
-status=0
-for f in pending/*.sql; do
-	[ -e "$f" ] || continue
-	echo "== $f"
-	printf '#\tline:col\tflags\tfirst line\n'
-	if ! "$bin" statements "$f"; then
-		status=1
-	fi
-	echo
-done
-
-echo "The interactive console (pending/applied panes, step-by-step apply with"
-echo "locks, paired rollbacks) arrives with the console issue; this demo then"
-echo "opens it on a scratch database with this same workspace."
-exit $status
+echo
+echo "The interactive console (pending/applied panes beside the database,"
+echo "step-by-step apply with its locks in view, paired rollbacks) arrives"
+echo "with the console issue; this demo then opens it on the same database."
