@@ -656,7 +656,8 @@ static md_status change(md_db *db, const md_config *cfg, const char *fmt_sql, in
 /* The format strings below take the quoted table name once. */
 #define SQL_ROLLBACK "UPDATE %s SET is_active = false, rolled_back_at = now() WHERE version = $1"
 #define SQL_DELETE_FAILED "DELETE FROM %s WHERE NOT success"
-#define SQL_SET_CHECKSUM "UPDATE %s SET checksum = $2 WHERE version = $1"
+#define SQL_SET_CHECKSUM \
+	"UPDATE %s SET checksum = $2, applied_sql = COALESCE($3, applied_sql) WHERE version = $1"
 
 md_status md_history_record_rollback(md_db *db, const md_config *cfg, const char *version,
 				     md_error *err)
@@ -684,13 +685,13 @@ md_status md_history_delete_failed(md_db *db, const md_config *cfg, long long *n
 }
 
 md_status md_history_set_checksum(md_db *db, const md_config *cfg, const char *version,
-				  const char *checksum, md_error *err)
+				  const char *checksum, const char *applied_sql, md_error *err)
 {
-	const char *params[2] = { version, checksum };
+	const char *params[3] = { version, checksum, applied_sql };
 	long long n = 0;
 	md_status rc;
 
-	rc = change(db, cfg, SQL_SET_CHECKSUM, 2, params, &n, err);
+	rc = change(db, cfg, SQL_SET_CHECKSUM, 3, params, &n, err);
 	if (rc == MD_OK && n == 0)
 		rc = md_error_set(err, MD_ERR_INVALID, NULL, 0, 0,
 				  "version %s is not in the history table", version);

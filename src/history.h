@@ -72,9 +72,10 @@ md_status md_history_record_rollback(md_db *db, const md_config *cfg, const char
 /* Delete the rows of failed runs (repair). Returns the count in *n. */
 md_status md_history_delete_failed(md_db *db, const md_config *cfg, long long *n, md_error *err);
 
-/* Set the recorded checksum of version (repair). */
+/* Set the recorded checksum of version (repair), and the recorded text
+ * when applied_sql is not NULL, so later drift is judged against it. */
 md_status md_history_set_checksum(md_db *db, const md_config *cfg, const char *version,
-				  const char *checksum, md_error *err);
+				  const char *checksum, const char *applied_sql, md_error *err);
 
 /* One row of the event table: who (database user, OS user, host), when
  * (now()), what (action, version, script), outcome, error text. */

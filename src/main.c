@@ -95,19 +95,6 @@ static void usage(FILE *out)
 		"The interactive console arrives with a later release; see migdeck(1).\n");
 }
 
-static void warn_cb(const char *msg, void *payload)
-{
-	(void)payload;
-	fprintf(stderr, "migdeck: warning: %s\n", msg);
-}
-
-static void print_error(const md_error *err)
-{
-	char buf[2400];
-	md_error_format(err, buf, sizeof(buf));
-	fprintf(stderr, "migdeck: %s\n", buf);
-}
-
 /* ---- statements ------------------------------------------------------------ */
 
 static const char *lookup_placeholder(const char *name, void *payload)
@@ -149,7 +136,7 @@ static int statements_file(cli *c, const char *path, int json, int label, int *f
 	int rc, status = EXIT_OK, first = 1;
 
 	if (md_read_file(path, &buf, &len, &err) != MD_OK) {
-		print_error(&err);
+		cli_print_error(&err);
 		return EXIT_INVALID;
 	}
 	md_script_init(&s, buf, len, path);
@@ -174,7 +161,7 @@ static int statements_file(cli *c, const char *path, int json, int label, int *f
 		} else if (st.flags & MD_STMT_PLACEHOLDERS) {
 			md_sql sql;
 			if (md_sql_render(&sql, &s, &st, lookup_placeholder, c->cfg, &err) < 0) {
-				print_error(&err);
+				cli_print_error(&err);
 				status = EXIT_INVALID;
 			}
 			md_sql_free(&sql);
@@ -201,7 +188,7 @@ static int statements_file(cli *c, const char *path, int json, int label, int *f
 	if (json)
 		printf("%s]", first ? "" : "\n");
 	if (rc < 0) {
-		print_error(&err);
+		cli_print_error(&err);
 		status = EXIT_INVALID;
 	}
 	if (json) {
@@ -213,43 +200,35 @@ static int statements_file(cli *c, const char *path, int json, int label, int *f
 
 static int cmd_statements(cli *c, int argc, char **argv)
 {
-	static const struct option lo[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	int json = c->json, opt, i, status = EXIT_OK, first_file = 1;
+	int json, i, status = EXIT_OK, first_file = 1, rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "jh", lo, NULL)) != -1) {
-		switch (opt) {
-		case 'j': json = 1; break;
-		case 'h':
-			printf("usage: migdeck statements [--json] FILE...\n\n"
-			       "Split each FILE exactly as psql would and print one line per statement:\n"
-			       "  INDEX <TAB> LINE:COL <TAB> FLAGS <TAB> FIRST LINE OF TEXT\n"
-			       "(with several files, each file's lines follow a line '# FILE').\n"
-			       "FLAGS is '-' or a comma list of: no-transaction, transaction-control,\n"
-			       "psql-meta-command, copy-data, enum-add-value, no-semicolon, placeholders,\n"
-			       "empty.  --json prints an array of {file, statements:[{index, line, col,\n"
-			       "start, end, flags, first_line, sql, copy_data}], ok}.\n"
-			       "Exit 3 when a file cannot be split, uses a psql meta-command or an\n"
-			       "undefined ${placeholder}; the error names FILE:LINE:COL.\n");
-			return EXIT_OK;
-		default:
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
+	rc = cli_parse(c, argc, argv, OPT_JSON,
+		       "statements [--json] FILE...\n\n"
+		       "Split each FILE exactly as psql would and print one line per statement:\n"
+		       "  INDEX <TAB> LINE:COL <TAB> FLAGS <TAB> FIRST LINE OF TEXT\n"
+		       "(with several files, each file's lines follow a line '# FILE').\n"
+		       "FLAGS is '-' or a comma list of: no-transaction, transaction-control,\n"
+		       "psql-meta-command, copy-data, enum-add-value, no-semicolon, placeholders,\n"
+		       "empty.  --json prints an array of {file, statements:[{index, line, col,\n"
+		       "start, end, flags, first_line, sql, copy_data}], ok}.\n"
+		       "Exit 3 when a file cannot be split, uses a psql meta-command or an\n"
+		       "undefined ${placeholder}; the error names FILE:LINE:COL.");
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	json = c->json;
+	argc = c->npos;
+	argv = c->pos;
+	optind = 0;
+	if (argc < 1) {
 		fprintf(stderr, "migdeck statements: no FILE given (try --help)\n");
 		return EXIT_USAGE;
 	}
 	if (json)
 		printf("[");
 	for (i = optind; i < argc; i++) {
-		int rc = statements_file(c, argv[i], json, argc - optind > 1, &first_file);
-		if (rc > status)
-			status = rc;
+		int frc = statements_file(c, argv[i], json, argc - optind > 1, &first_file);
+		if (frc > status)
+			status = frc;
 	}
 	if (json)
 		printf("]\n");
@@ -260,8 +239,11 @@ static int cmd_statements(cli *c, int argc, char **argv)
 
 static int cmd_config(cli *c, int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
+	int rc = cli_parse(c, argc, argv, 0, "config");
+
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (c->npos) {
 		fprintf(stderr, "migdeck config: takes no arguments\n");
 		return EXIT_USAGE;
 	}
@@ -315,7 +297,6 @@ int main(int argc, char **argv)
 	};
 	cli c;
 	const struct command *cmd = NULL;
-	md_error err;
 	int opt, rc;
 	size_t i;
 
@@ -355,16 +336,7 @@ int main(int argc, char **argv)
 		free(c.overrides);
 		return EXIT_USAGE;
 	}
-	if (cmd->needs_config) {
-		c.opts.overrides = c.overrides;
-		c.opts.noverrides = c.noverrides;
-		c.opts.warn = warn_cb;
-		if (md_config_load(&c.cfg, &c.opts, &err) != MD_OK) {
-			print_error(&err);
-			free(c.overrides);
-			return EXIT_USAGE;
-		}
-	}
+	c.want_config = cmd->needs_config;
 	rc = cmd->fn(&c, argc - optind, argv + optind);
 	md_config_free(c.cfg);
 	free(c.overrides);

@@ -247,28 +247,32 @@ md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg, 
 	}
 	if (nauto && ntx) {
 		/* name the lines of both kinds */
-		char lines[512];
-		size_t used = 0;
+		char lines[2][256];
 		const md_stmt *firstauto = NULL;
+		int k;
 
-		lines[0] = '\0';
-		for (i = 0; i < p->n; i++) {
-			md_prepared_stmt *ps = &p->stmts[i];
-			int n;
-			if (ps->skip || !md_stmt_needs_autocommit(ps->st.flags, server_version))
-				continue;
-			if (!firstauto)
-				firstauto = &ps->st;
-			n = snprintf(lines + used, sizeof(lines) - used, "%s%u", used ? ", " : "",
-				     ps->st.line);
-			if (n < 0 || (size_t)n >= sizeof(lines) - used)
-				break;
-			used += (size_t)n;
+		for (k = 0; k < 2; k++) {
+			size_t used = 0;
+			lines[k][0] = '\0';
+			for (i = 0; i < p->n; i++) {
+				md_prepared_stmt *ps = &p->stmts[i];
+				int n, autoc = md_stmt_needs_autocommit(ps->st.flags, server_version);
+				if (ps->skip || autoc != (k == 0))
+					continue;
+				if (k == 0 && !firstauto)
+					firstauto = &ps->st;
+				n = snprintf(lines[k] + used, sizeof(lines[k]) - used, "%s%u",
+					     used ? ", " : "", ps->st.line);
+				if (n < 0 || (size_t)n >= sizeof(lines[k]) - used)
+					break;
+				used += (size_t)n;
+			}
 		}
 		md_error_set(err, MD_ERR_INVALID, p->path, firstauto->line, firstauto->col,
 			     "mixes statements that cannot run inside a transaction (line%s %s) with "
-			     "%zu that can; put the non-transactional ones in a file of their own",
-			     nauto > 1 ? "s" : "", lines, ntx);
+			     "statements that can (line%s %s); put the non-transactional ones in a "
+			     "file of their own",
+			     nauto > 1 ? "s" : "", lines[0], ntx > 1 ? "s" : "", lines[1]);
 		rc = MD_ERR_INVALID;
 		goto fail;
 	}
@@ -457,6 +461,14 @@ static void record_failure(md_runner *r, const md_file *f, const char *action, c
 
 	if (r->dry_run)
 		return;
+	if (r->in_tx) {
+		/* written after the whole transaction is rolled back */
+		r->failed = f;
+		r->failed_action = action;
+		r->failed_err = *e;
+		r->failed_ms = ms;
+		return;
+	}
 	md_error_format(e, text, sizeof(text));
 	memset(&ev, 0, sizeof(ev));
 	ev.action = "failure";
@@ -701,6 +713,18 @@ md_status md_runner_begin_all(md_runner *r, md_error *err)
 	return rc;
 }
 
+void md_runner_abort_all(md_runner *r)
+{
+	if (!r->in_tx)
+		return;
+	r->in_tx = 0;
+	rollback_quietly(r);
+	if (r->failed) {
+		record_failure(r, r->failed, r->failed_action, &r->failed_err, r->failed_ms);
+		r->failed = NULL;
+	}
+}
+
 md_status md_runner_commit_all(md_runner *r, const md_file *const *applied, size_t n, md_error *err)
 {
 	md_status rc;
@@ -881,9 +905,19 @@ md_status md_run_realign(md_runner *r, const md_file *f, md_error *err)
 {
 	md_status rc;
 
-	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
+	md_prepared *p = NULL;
+
+	/* the text as it would be sent now becomes the recorded one (a file
+	 * that no longer prepares keeps the old text) */
+	if (md_prepare(&p, f->path, r->cfg, r->db->server_version, err) != MD_OK)
+		md_error_clear(err);
+	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK) {
+		md_prepared_free(p);
 		return rc;
-	rc = md_history_set_checksum(r->db, r->cfg, version_key(f), f->checksum, err);
+	}
+	rc = md_history_set_checksum(r->db, r->cfg, version_key(f), f->checksum, p ? p->text : NULL,
+				     err);
+	md_prepared_free(p);
 	if (rc == MD_OK)
 		rc = repair_event(r, version_key(f), f->name, "recorded checksum set to the file's", err);
 	if (rc == MD_OK)

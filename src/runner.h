@@ -87,6 +87,11 @@ typedef struct md_runner {
 	int dry_run;           /* everything in a transaction that is rolled back */
 	char git_commit[41];   /* HEAD of the workspace, or "" */
 	int in_tx;             /* a transaction=all transaction is open */
+	/* the failure inside that transaction, recorded once it is rolled back */
+	const md_file *failed;
+	const char *failed_action;
+	md_error failed_err;
+	long long failed_ms;
 } md_runner;
 
 void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_workspace *ws,
@@ -109,6 +114,9 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err);
 md_status md_runner_begin_all(md_runner *r, md_error *err);
 md_status md_runner_commit_all(md_runner *r, const md_file *const *applied, size_t n,
 			       md_error *err);
+/* Roll the one transaction back (after a failure, which is then recorded in
+ * the event table outside it). */
+void md_runner_abort_all(md_runner *r);
 
 /* Move a file (and its rollback pair when it sits beside it) into folder:
  * rename(2) only, never a copy; refuses to overwrite. */

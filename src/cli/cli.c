@@ -9,11 +9,21 @@
 #include <string.h>
 #include <unistd.h>
 
+static void warn_cb(const char *msg, void *payload)
+{
+	(void)payload;
+	fprintf(stderr, "migdeck: warning: %s\n", msg);
+}
+
 int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage)
 {
 	enum { L_WAIT = 1000, L_DRY, L_TO, L_VERSION, L_STEPS, L_DESC, L_STYLE, L_OOO, L_OFFLINE,
 	       L_NOCOLOR };
 	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "database", required_argument, NULL, 'd' },
+		{ "url", required_argument, NULL, 'd' },
+		{ "set", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -40,9 +50,9 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 	int opt, li;
 	size_t i;
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then starts afresh (main parsed with "+") */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+jyvqh", lo, &li)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:d:o:jyvqh", lo, &li)) != -1) {
 		char *end = NULL;
 
 		for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
@@ -53,6 +63,9 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 			}
 		}
 		switch (opt) {
+		case 'c': c->opts.config_path = optarg; break;
+		case 'd': c->opts.database = optarg; break;
+		case 'o': c->overrides[c->noverrides++] = optarg; break;
 		case 'j': c->json = 1; break;
 		case 'y': c->yes = 1; break;
 		case 'v': c->verbose = 1; break;
@@ -97,6 +110,16 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 	}
 	c->pos = argv + optind;
 	c->npos = argc - optind;
+	if (c->want_config && !c->cfg) {
+		md_error err;
+		c->opts.overrides = c->overrides;
+		c->opts.noverrides = c->noverrides;
+		c->opts.warn = warn_cb;
+		if (md_config_load(&c->cfg, &c->opts, &err) != MD_OK) {
+			cli_print_error(&err);
+			return EXIT_USAGE;
+		}
+	}
 	return 0;
 }
 

@@ -38,6 +38,7 @@ typedef struct cli {
 	const char **overrides;
 	size_t noverrides;
 	md_config *cfg;
+	int want_config;       /* cli_parse loads cfg once the options are known */
 	/* global flags (also accepted after the command) */
 	int yes, verbose, quiet, color, json;
 	/* command options */
@@ -49,8 +50,11 @@ typedef struct cli {
 	int npos;
 } cli;
 
-/* Parse a command's options (argv[0] is the command).  Returns 0, or an
- * exit code after printing the problem. */
+/* Parse a command's options (argv[0] is the command; options may come
+ * before or after its arguments, and the global -c, -d, -o, -y, -v, -q,
+ * --json, --no-color are taken here too), then load the configuration when
+ * want_config is set.  Returns 0, -1 after printing --help, or an exit code
+ * after printing the problem. */
 int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage);
 
 /* The exit code for an engine status. */

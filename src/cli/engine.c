@@ -19,15 +19,34 @@
 /* ---- a session: workspace, database, history, plan ------------------------------ */
 
 typedef struct session {
+	cli *c;
 	md_workspace *ws;
 	md_db *db;
 	md_history *hist;
 	md_plan *plan;
 	md_runner run;
+	/* transaction = all: "Applied:" lines wait for the one COMMIT */
+	char **held;
+	size_t nheld;
 } session;
+
+static void release_held(session *s, int print)
+{
+	size_t i;
+	for (i = 0; i < s->nheld; i++) {
+		if (print)
+			puts(s->held[i]);
+		free(s->held[i]);
+	}
+	free(s->held);
+	s->held = NULL;
+	s->nheld = 0;
+	fflush(stdout);
+}
 
 static void session_close(session *s)
 {
+	release_held(s, 0);
 	md_plan_free(s->plan);
 	md_history_free(s->hist);
 	md_db_close(s->db);
@@ -37,7 +56,7 @@ static void session_close(session *s)
 
 static void run_cb(const md_run_event *ev, void *payload);
 
-/* Scan, connect, (lock and create the bookkeeping schema), load, plan.
+/* Connect, (lock and create the bookkeeping schema), scan, load, plan.
  * Returns 0 or an exit code (the error printed). */
 static int session_open(cli *c, session *s, int writer)
 {
@@ -45,28 +64,43 @@ static int session_open(cli *c, session *s, int writer)
 	md_status rc;
 
 	memset(s, 0, sizeof(*s));
+	s->c = c;
 	md_error_clear(&err);
-	if ((rc = md_workspace_scan(&s->ws, c->cfg, &err)) != MD_OK)
-		goto fail;
 	if ((rc = md_db_connect(&s->db, c->cfg, NULL, &err)) != MD_OK)
 		goto fail;
 	if (writer) {
+		/* the lock first: a runner that waited must see the folders as
+		 * the runner before it left them */
 		if ((rc = md_db_lock(s->db, c->cfg->history_schema, c->cfg->history_table, c->wait,
 				     &err)) != MD_OK)
 			goto fail;
 		if ((rc = md_history_ensure(s->db, c->cfg, &err)) != MD_OK)
 			goto fail;
 	}
+	if ((rc = md_workspace_scan(&s->ws, c->cfg, &err)) != MD_OK)
+		goto fail;
 	if ((rc = md_history_load(s->db, c->cfg, &s->hist, &err)) != MD_OK)
 		goto fail;
 	if ((rc = md_plan_build(&s->plan, s->ws, s->hist, &err)) != MD_OK)
 		goto fail;
-	md_runner_init(&s->run, s->db, c->cfg, s->ws, run_cb, c);
+	md_runner_init(&s->run, s->db, c->cfg, s->ws, run_cb, s);
 	return 0;
 fail:
 	cli_print_error(&err);
 	session_close(s);
 	return cli_exit_code(rc);
+}
+
+/* The first workspace problem about f (a duplicate version, ...), or NULL. */
+static const md_ws_problem *file_problem(const md_workspace *ws, const md_file *f)
+{
+	size_t i;
+	if (!f)
+		return NULL;
+	for (i = 0; i < ws->nproblems; i++)
+		if (ws->problems[i].path && !strcmp(ws->problems[i].path, f->path))
+			return &ws->problems[i];
+	return NULL;
 }
 
 static const char *item_version(const md_plan_item *it)
@@ -87,7 +121,9 @@ static const char *item_description(const md_plan_item *it)
 
 static void run_cb(const md_run_event *ev, void *payload)
 {
-	cli *c = payload;
+	session *s = payload;
+	cli *c = s->c;
+	char line[1200];
 
 	switch (ev->kind) {
 	case MD_RUN_START:
@@ -122,11 +158,22 @@ static void run_cb(const md_run_event *ev, void *payload)
 		if (c->quiet)
 			break;
 		if (!strcmp(ev->action, "apply"))
-			printf("%s: %s (%lld ms%s)\n", c->dry_run ? "Would apply" : "Applied",
-			       ev->file->name, ev->ms, c->dry_run ? ", rolled back" : "");
+			snprintf(line, sizeof(line), "%s: %s (%lld ms%s)", c->dry_run ? "Would apply" : "Applied",
+				 ev->file->name, ev->ms, c->dry_run ? ", rolled back" : "");
 		else
-			printf("%s: %s (%lld ms%s)\n", c->dry_run ? "Would roll back" : "Rolled back",
-			       ev->file->name, ev->ms, c->dry_run ? ", rolled back" : "");
+			snprintf(line, sizeof(line), "%s: %s (%lld ms%s)",
+				 c->dry_run ? "Would roll back" : "Rolled back", ev->file->name, ev->ms,
+				 c->dry_run ? ", rolled back" : "");
+		if (s->run.in_tx && !c->dry_run) {
+			char **nh = realloc(s->held, (s->nheld + 1) * sizeof(*nh));
+			if (nh) {
+				s->held = nh;
+				if ((nh[s->nheld] = strdup(line)) != NULL)
+					s->nheld++;
+			}
+			break;
+		}
+		puts(line);
 		fflush(stdout);
 		break;
 	case MD_RUN_FAILED:
@@ -157,8 +204,9 @@ static const char *checksum_word(const md_plan_item *it)
 	return "ok";
 }
 
-static void notes(const md_plan_item *it, char *out, size_t outsz)
+static void notes(const md_workspace *ws, const md_plan_item *it, char *out, size_t outsz)
 {
+	const md_ws_problem *pb = file_problem(ws, it->file);
 	size_t used = 0;
 	out[0] = '\0';
 #define NOTE(...)                                                                       \
@@ -170,6 +218,8 @@ static void notes(const md_plan_item *it, char *out, size_t outsz)
 		if (n_ > 0 && (size_t)n_ < outsz - used)                                 \
 			used += (size_t)n_;                                              \
 	} while (0)
+	if (pb && pb->kind == MD_WS_DUPLICATE)
+		NOTE("duplicate version");
 	if (it->flags & MD_PLAN_MISPLACED)
 		NOTE("misplaced: belongs in %s/", md_folder_name(it->want));
 	if (it->flags & MD_PLAN_OUT_OF_ORDER)
@@ -281,7 +331,7 @@ int cmd_status(cli *c, int argc, char **argv)
 
 		snprintf(at, sizeof(at), "%s", it->row && it->row->applied_at && it->state != MD_STATE_PENDING
 			 ? it->row->applied_at : "-");
-		notes(it, note, sizeof(note));
+		notes(s.ws, it, note, sizeof(note));
 		printf("%-18s %-12s %-8s %-9s %-20s %s%s%s%s\n", item_version(it), md_state_name(it->state),
 		       it->file ? md_folder_name(it->file->folder) : "-", checksum_word(it), at,
 		       item_description(it), note[0] ? "  [" : "", note, note[0] ? "]" : "");
@@ -353,6 +403,8 @@ static void check_files(const cli *c, const md_workspace *ws, int server_version
 		md_error err;
 		char msg[2400];
 
+		if (f->size < 0)
+			continue; /* unreadable: the workspace reported it already */
 		if (md_prepare(&p, f->path, c->cfg, server_version, &err) != MD_OK) {
 			md_error_format(&err, msg, sizeof(msg));
 			add_finding(&fd->problems, &fd->np, "%s", msg);
@@ -481,7 +533,7 @@ int cmd_migrate(cli *c, int argc, char **argv)
 {
 	session s;
 	const md_file **targets = NULL;
-	size_t i, n = 0, total = 0, applied = 0;
+	size_t i, n = 0, total = 0, applied = 0, undone = 0;
 	md_version to;
 	int rc, problems = 0;
 	md_error err;
@@ -513,7 +565,7 @@ int cmd_migrate(cli *c, int argc, char **argv)
 
 		if (it->file && it->file->folder != MD_FOLDER_ARCHIVE)
 			total++;
-		if (it->flags & MD_PLAN_DRIFT_REAL) {
+		if ((it->flags & MD_PLAN_DRIFT_REAL) && !file_problem(s.ws, it->file)) {
 			fprintf(stderr, "migdeck: %s: changed since it was applied; see migdeck validate "
 				"(migdeck repair realigns the checksum)\n", path);
 			problems++;
@@ -540,15 +592,15 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		}
 		targets[n++] = it->file;
 	}
-	/* a workspace problem that touches a target */
-	for (i = 0; i < s.ws->nproblems; i++) {
-		size_t k;
-		for (k = 0; k < n; k++)
-			if (s.ws->problems[i].path && !strcmp(s.ws->problems[i].path, targets[k]->path)) {
-				fprintf(stderr, "migdeck: %s\n", s.ws->problems[i].msg);
-				problems++;
-				break;
-			}
+	/* a workspace problem (a duplicate version, ...) about a file this run
+	 * would run, move, or judge by its recorded checksum */
+	for (i = 0; i < s.plan->n; i++) {
+		const md_plan_item *it = &s.plan->items[i];
+		const md_ws_problem *pb = file_problem(s.ws, it->file);
+		if (pb && (is_target(it) || (it->flags & (MD_PLAN_MISPLACED | MD_PLAN_DRIFT)))) {
+			fprintf(stderr, "migdeck: %s\n", pb->msg);
+			problems++;
+		}
 	}
 	/* every target must prepare before anything runs */
 	for (i = 0; i < n; i++) {
@@ -583,18 +635,23 @@ int cmd_migrate(cli *c, int argc, char **argv)
 	}
 	if (s.run.in_tx) {
 		if (rc != EXIT_OK) {
-			/* transaction = all: one failure undoes the whole run */
-			md_error ignore;
-			s.run.dry_run = 1;
-			md_runner_commit_all(&s.run, NULL, 0, &ignore);
+			/* one transaction: one failure undoes the whole run */
+			md_runner_abort_all(&s.run);
+			undone = applied;
 			applied = 0;
 		} else if (md_runner_commit_all(&s.run, targets, n, &err) != MD_OK) {
 			cli_print_error(&err);
 			rc = EXIT_FAILED;
+			undone = applied;
 			applied = 0;
 		}
+		release_held(&s, rc == EXIT_OK && !c->dry_run);
 	}
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK && undone)
+		fprintf(stderr, "Migrations stopped: 0 applied, 1 failed, %zu undone with it "
+			"([run] transaction = all), %zu not run, %zu total\n",
+			undone, n - undone - 1, total);
+	else if (rc != EXIT_OK)
 		fprintf(stderr, "Migrations stopped: %zu applied, 1 failed, %zu not run, %zu total\n",
 			applied, n - applied - 1, total);
 	else if (!c->quiet && c->dry_run)
@@ -703,7 +760,10 @@ int cmd_rollback(cli *c, int argc, char **argv)
 		}
 		done_n++;
 	}
-	if (!c->quiet)
+	if (rc != EXIT_OK)
+		fprintf(stderr, "Rollback stopped: %zu rolled back, 1 failed, %zu not run\n", done_n,
+			n - done_n - 1);
+	else if (!c->quiet)
 		printf("Rollback complete: %zu rolled back%s\n", done_n, c->dry_run ? " (dry run: undone)" : "");
 done:
 	free(targets);
@@ -871,7 +931,7 @@ int cmd_baseline(cli *c, int argc, char **argv)
 int cmd_repair(cli *c, int argc, char **argv)
 {
 	session s;
-	size_t i, ndrift = 0, nmoved = 0, nrealigned = 0;
+	size_t i, ndrift = 0, nmoved = 0, nrealigned = 0, skipped = 0;
 	long long nfailed = 0;
 	md_error err;
 	int rc = EXIT_OK;
@@ -890,9 +950,17 @@ int cmd_repair(cli *c, int argc, char **argv)
 	if (nfailed)
 		printf("%s %lld failed row%s\n", c->dry_run ? "Would delete" : "Deleted", nfailed,
 		       nfailed == 1 ? "" : "s");
-	for (i = 0; i < s.plan->n; i++)
-		if ((s.plan->items[i].flags & MD_PLAN_DRIFT) && s.plan->items[i].file)
+	for (i = 0; i < s.plan->n; i++) {
+		const md_plan_item *it = &s.plan->items[i];
+		const md_ws_problem *pb = file_problem(s.ws, it->file);
+		if (pb && (it->flags & (MD_PLAN_DRIFT | MD_PLAN_MISPLACED))) {
+			fprintf(stderr, "migdeck: %s: not repaired until that is resolved\n", pb->msg);
+			skipped++;
+			continue;
+		}
+		if ((it->flags & MD_PLAN_DRIFT) && it->file)
 			ndrift++;
+	}
 	if (ndrift) {
 		char question[256];
 		snprintf(question, sizeof(question),
@@ -901,7 +969,7 @@ int cmd_repair(cli *c, int argc, char **argv)
 		if (c->dry_run || cli_confirm(c, question)) {
 			for (i = 0; i < s.plan->n; i++) {
 				const md_plan_item *it = &s.plan->items[i];
-				if (!(it->flags & MD_PLAN_DRIFT) || !it->file)
+				if (!(it->flags & MD_PLAN_DRIFT) || !it->file || file_problem(s.ws, it->file))
 					continue;
 				if (md_run_realign(&s.run, it->file, &err) != MD_OK) {
 					cli_print_error(&err);
@@ -917,7 +985,7 @@ int cmd_repair(cli *c, int argc, char **argv)
 	}
 	for (i = 0; i < s.plan->n && rc != EXIT_FAILED; i++) {
 		const md_plan_item *it = &s.plan->items[i];
-		if (!(it->flags & MD_PLAN_MISPLACED) || !it->file)
+		if (!(it->flags & MD_PLAN_MISPLACED) || !it->file || file_problem(s.ws, it->file))
 			continue;
 		if (c->dry_run) {
 			printf("Would move: %s to %s/\n", md_show_path(it->file->path), md_folder_name(it->want));
@@ -934,6 +1002,8 @@ int cmd_repair(cli *c, int argc, char **argv)
 	printf("Repair complete: %lld failed row%s deleted, %zu checksum%s realigned, %zu file%s moved%s\n",
 	       nfailed, nfailed == 1 ? "" : "s", nrealigned, nrealigned == 1 ? "" : "s", nmoved,
 	       nmoved == 1 ? "" : "s", c->dry_run ? " (dry run: nothing changed)" : "");
+	if (skipped && rc == EXIT_OK)
+		rc = EXIT_INVALID;
 	session_close(&s);
 	return rc;
 }

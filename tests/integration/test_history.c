@@ -502,11 +502,22 @@ static void test_delete_failed_and_checksum(void **state)
 	assert_int_equal(n, 0);
 
 	assert_int_equal(md_history_set_checksum(c.db, c.cfg, "1",
-						 "1111111111111111111111111111111111111111", &err),
+						 "1111111111111111111111111111111111111111",
+						 "SELECT 'realigned';", &err),
 			 MD_OK);
 	assert_value(t->conn, "SELECT checksum FROM schema_versions WHERE version = '1'",
 		     "1111111111111111111111111111111111111111");
-	assert_int_equal(md_history_set_checksum(c.db, c.cfg, "9", "22", &err), MD_ERR_INVALID);
+	assert_value(t->conn, "SELECT applied_sql FROM schema_versions WHERE version = '1'",
+		     "SELECT 'realigned';");
+	/* without a text, the recorded one stays */
+	assert_int_equal(md_history_set_checksum(c.db, c.cfg, "1",
+						 "2222222222222222222222222222222222222222", NULL,
+						 &err),
+			 MD_OK);
+	assert_value(t->conn, "SELECT applied_sql FROM schema_versions WHERE version = '1'",
+		     "SELECT 'realigned';");
+	assert_int_equal(md_history_set_checksum(c.db, c.cfg, "9", "22", NULL, &err),
+			 MD_ERR_INVALID);
 	close_ctx(&c);
 }
 
@@ -570,7 +581,7 @@ static void test_custom_names(void **state)
 	ev.outcome = "ok";
 	assert_int_equal(md_history_event(c.db, c.cfg, &ev, &err), MD_OK);
 	assert_int_equal(md_history_record_rollback(c.db, c.cfg, "1.2.3", &err), MD_OK);
-	assert_int_equal(md_history_set_checksum(c.db, c.cfg, "1.2.3", "ab", &err), MD_OK);
+	assert_int_equal(md_history_set_checksum(c.db, c.cfg, "1.2.3", "ab", NULL, &err), MD_OK);
 	assert_int_equal(md_history_load(c.db, c.cfg, &h, &err), MD_OK);
 	assert_true(h->exists);
 	assert_int_equal(h->n, 1);
