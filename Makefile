@@ -115,8 +115,12 @@ fuzz: deps
 		-rss_limit_mb=2048 -max_len=65536 $(BUILD)/fuzz/corpus-run tests/fuzz/corpus \
 		pending applied archive
 
+# The C benchmarks, then the shell ones (tests/bench/*.sh) on one throwaway
+# PostgreSQL cluster.
 bench: deps $(BIN) $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@MIGDECK_BIN=$(abspath $(BIN)) sh tests/pg_harness.sh \
+		sh -c 'for s in tests/bench/*.sh; do sh "$$s" || exit 1; done'
 
 demo: deps migdeck
 	@sh tests/demo.sh
