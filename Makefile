@@ -27,7 +27,7 @@ SAN      ?=
 CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
 CFLAGS   += -std=c11 $(WARN) $(OPT) $(SAN)
 LDFLAGS  += $(SAN)
-LIBS     := $(PKG_LIBS) -liniparser
+LIBS     := $(PKG_LIBS) -liniparser -pthread
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
 CLI_SRC  := src/main.c $(wildcard src/cli/*.c)

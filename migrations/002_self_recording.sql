@@ -39,6 +39,9 @@ COMMENT ON FUNCTION ${md_schema}.migdeck_self_record() IS
 
 DROP TRIGGER IF EXISTS migdeck_self_record ON ${md_schema}.${md_table};
 
+-- WHEN keeps migdeck's own inserts (kind is set) from calling the function
+-- at all: the runner writes one row per migration.
 CREATE TRIGGER migdeck_self_record
 	BEFORE INSERT ON ${md_schema}.${md_table}
-	FOR EACH ROW EXECUTE FUNCTION ${md_schema}.migdeck_self_record();
+	FOR EACH ROW WHEN (NEW.kind IS NULL)
+	EXECUTE FUNCTION ${md_schema}.migdeck_self_record();

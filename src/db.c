@@ -211,6 +211,9 @@ void md_db_close(md_db *db)
 		(void)md_db_unlock(db, NULL);
 	if (db->conn)
 		PQfinish(db->conn);
+	while (db->nprepared)
+		free(db->prepared[--db->nprepared]);
+	free(db->prepared);
 	free(db->target);
 	free(db->app_name);
 	free(db);
@@ -322,6 +325,56 @@ md_status md_db_query(md_db *db, PGresult **out, const char *sql, int nparams,
 	*out = NULL;
 	return take_result(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0),
 			   out, err);
+}
+
+int md_db_is_prepared(const md_db *db, const char *name)
+{
+	size_t i;
+	for (i = 0; i < db->nprepared; i++)
+		if (strcmp(db->prepared[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+md_status md_db_query_prepared(md_db *db, PGresult **out, const char *name, const char *sql,
+			       int nparams, const char *const *params, md_error *err)
+{
+	md_status rc;
+
+	*out = NULL;
+	if (!md_db_is_prepared(db, name)) {
+		char **np;
+		if (!sql)
+			return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0,
+					    "statement %s is not prepared", name);
+		rc = take_result(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL, err);
+		if (rc != MD_OK)
+			return rc;
+		np = realloc(db->prepared, (db->nprepared + 1) * sizeof(*np));
+		if (!np || !(np[db->nprepared] = strdup(name))) {
+			if (np)
+				db->prepared = np;
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		}
+		db->prepared = np;
+		db->nprepared++;
+	}
+	return take_result(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), out,
+			   err);
+}
+
+char *md_db_literal(md_db *db, const char *s)
+{
+	char *q, *copy;
+
+	if (!db || !db->conn || !s)
+		return NULL;
+	q = PQescapeLiteral(db->conn, s, strlen(s));
+	if (!q)
+		return NULL;
+	copy = strdup(q);
+	PQfreemem(q);
+	return copy;
 }
 
 int md_db_in_failed_tx(const md_db *db)

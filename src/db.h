@@ -16,6 +16,8 @@ typedef struct md_db {
 	char *app_name;          /* application_name sent: "migdeck:<os user>" */
 	int locked;              /* holds the migdeck advisory lock */
 	long long lock_key;      /* the key it holds */
+	char **prepared;         /* names of the statements prepared on it */
+	size_t nprepared;
 } md_db;
 
 /* Connect with the settings of cfg (libpq applies PG* variables, .pgpass
@@ -34,6 +36,17 @@ md_status md_db_exec(md_db *db, const char *sql, md_error *err);
  * from the server's fields. */
 md_status md_db_query(md_db *db, PGresult **out, const char *sql, int nparams,
 		      const char *const *params, md_error *err);
+
+/* As md_db_query, for a statement run many times in a session: prepared
+ * under name on first use (the server parses and plans it once), then
+ * executed.  sql is only read the first time; pass NULL later if building
+ * it costs (md_db_is_prepared tells). */
+md_status md_db_query_prepared(md_db *db, PGresult **out, const char *name, const char *sql,
+			       int nparams, const char *const *params, md_error *err);
+int md_db_is_prepared(const md_db *db, const char *name);
+
+/* Quote a string literal (PQescapeLiteral); malloc'd, NULL on failure. */
+char *md_db_literal(md_db *db, const char *s);
 
 /* Fill err from a failed result (or the connection's message when res is
  * NULL): SQLSTATE, primary message, DETAIL, HINT, CONTEXT. */

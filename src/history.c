@@ -166,7 +166,7 @@ static md_status run(md_db *db, PGresult **out, char *sql, int nparams, const ch
 
 /* ---- who and where ------------------------------------------------------------- */
 
-static void os_user(char *out, size_t outsz)
+static void os_user_lookup(char *out, size_t outsz)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
@@ -181,11 +181,28 @@ static void os_user(char *out, size_t outsz)
 	snprintf(out, outsz, "%s", env && *env ? env : "?");
 }
 
-static void client_host(char *out, size_t outsz)
+static void client_host_lookup(char *out, size_t outsz)
 {
 	if (gethostname(out, outsz) != 0 || !out[0])
 		snprintf(out, outsz, "?");
 	out[outsz - 1] = '\0';
+}
+
+/* Who and where do not change while the process runs: look them up once. */
+static void os_user(char *out, size_t outsz)
+{
+	static char cached[256];
+	if (!cached[0])
+		os_user_lookup(cached, sizeof(cached));
+	snprintf(out, outsz, "%s", cached);
+}
+
+static void client_host(char *out, size_t outsz)
+{
+	static char cached[256];
+	if (!cached[0])
+		client_host_lookup(cached, sizeof(cached));
+	snprintf(out, outsz, "%s", cached);
 }
 
 /* ---- the bookkeeping schema ------------------------------------------------------ */
@@ -368,41 +385,18 @@ static int text_false(const char *v)
 	       strcmp(v, "n") == 0 || strcmp(v, "no") == 0 || strcmp(v, "off") == 0;
 }
 
-static char *value_dup(const PGresult *res, int row, int col, int *oom)
+/* A value of the result, or NULL for SQL NULL: rows point into the result,
+ * which the history keeps (no copy per value). */
+static char *value_at(const PGresult *res, int row, int col)
 {
-	char *v;
-
-	if (PQgetisnull(res, row, col))
-		return NULL;
-	v = strdup(PQgetvalue(res, row, col));
-	if (!v)
-		*oom = 1;
-	return v;
-}
-
-static void row_free(md_hist_row *r)
-{
-	free(r->version);
-	free(r->description);
-	free(r->script);
-	free(r->checksum);
-	free(r->kind);
-	free(r->applied_at);
-	free(r->rolled_back_at);
-	free(r->applied_by);
-	free(r->os_user);
-	free(r->client_host);
-	free(r->git_commit);
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
 void md_history_free(md_history *h)
 {
-	size_t i;
-
 	if (!h)
 		return;
-	for (i = 0; i < h->n; i++)
-		row_free(&h->rows[i]);
+	PQclear(h->res);
 	free(h->rows);
 	free(h);
 }
@@ -482,7 +476,7 @@ md_status md_history_load(md_db *db, const md_config *cfg, md_history **out, md_
 	md_history *h;
 	PGresult *res = NULL;
 	hnames nm;
-	int has[NCOLS], exists = 0, oom = 0, i, rows;
+	int has[NCOLS], exists = 0, i, rows;
 	md_status rc;
 
 	*out = NULL;
@@ -515,22 +509,22 @@ md_status md_history_load(md_db *db, const md_config *cfg, md_history **out, md_
 			goto out;
 		}
 	}
-	for (i = 0; i < rows && !oom; i++) {
+	for (i = 0; i < rows; i++) {
 		md_hist_row *r = &h->rows[i];
 
 		h->n++;
 		r->id = PQgetisnull(res, i, C_ID) ? 0 : strtoll(PQgetvalue(res, i, C_ID), NULL, 10);
-		r->version = value_dup(res, i, C_VERSION, &oom);
-		r->description = value_dup(res, i, C_DESCRIPTION, &oom);
-		r->script = value_dup(res, i, C_SCRIPT, &oom);
-		r->checksum = value_dup(res, i, C_CHECKSUM, &oom);
-		r->kind = value_dup(res, i, C_KIND, &oom);
-		r->applied_at = value_dup(res, i, C_APPLIED_AT, &oom);
-		r->rolled_back_at = value_dup(res, i, C_ROLLED_BACK_AT, &oom);
-		r->applied_by = value_dup(res, i, C_APPLIED_BY, &oom);
-		r->os_user = value_dup(res, i, C_OS_USER, &oom);
-		r->client_host = value_dup(res, i, C_CLIENT_HOST, &oom);
-		r->git_commit = value_dup(res, i, C_GIT_COMMIT, &oom);
+		r->version = value_at(res, i, C_VERSION);
+		r->description = value_at(res, i, C_DESCRIPTION);
+		r->script = value_at(res, i, C_SCRIPT);
+		r->checksum = value_at(res, i, C_CHECKSUM);
+		r->kind = value_at(res, i, C_KIND);
+		r->applied_at = value_at(res, i, C_APPLIED_AT);
+		r->rolled_back_at = value_at(res, i, C_ROLLED_BACK_AT);
+		r->applied_by = value_at(res, i, C_APPLIED_BY);
+		r->os_user = value_at(res, i, C_OS_USER);
+		r->client_host = value_at(res, i, C_CLIENT_HOST);
+		r->git_commit = value_at(res, i, C_GIT_COMMIT);
 		/* a NULL is_active (a CRM row without the default) counts as
 		 * active unless the row says when it was rolled back */
 		if (PQgetisnull(res, i, C_IS_ACTIVE))
@@ -543,8 +537,8 @@ md_status md_history_load(md_db *db, const md_config *cfg, md_history **out, md_
 					  ? 0
 					  : strtoll(PQgetvalue(res, i, C_EXECUTION_MS), NULL, 10);
 	}
-	if (oom)
-		rc = nomem(err);
+	h->res = res; /* the rows point into it */
+	res = NULL;
 out:
 	PQclear(res);
 	names_free(&nm);
@@ -630,6 +624,72 @@ md_status md_history_record_apply(md_db *db, const md_config *cfg, const md_appl
 		      nm.history),
 		 11, params, err);
 	names_free(&nm);
+	return rc;
+}
+
+md_status md_history_record_apply_event(md_db *db, const md_config *cfg,
+				       const md_apply_record *rec, const md_event *ev,
+				       md_error *err)
+{
+	static const char name[] = "migdeck_apply_event";
+	char ms[32], user[256], host[256], *sql = NULL;
+	const char *params[16];
+	PGresult *res = NULL;
+	hnames nm;
+	md_status rc;
+
+	if (!rec || !rec->version || !ev || !ev->action || !ev->outcome)
+		return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0, "no version or event to record");
+	if (!md_db_is_prepared(db, name)) {
+		/* the upsert of md_history_record_apply and the insert of
+		 * md_history_event, in one statement planned once a session */
+		rc = names_init(&nm, db, cfg, 0, err);
+		if (rc)
+			return rc;
+		sql = sqlf("WITH h AS (INSERT INTO %s AS h (version, description, script, checksum,"
+			   " kind, applied_sql, git_commit, execution_ms, success, applied_by,"
+			   " os_user, client_host, applied_at, is_active, rolled_back_at)"
+			   " VALUES ($1, $2, $3, $4, coalesce($5, 'versioned'), $6, $7, $8::bigint,"
+			   " $9::boolean, current_user, $10, $11, now(), true, NULL)"
+			   " ON CONFLICT (version) DO UPDATE SET"
+			   " description = coalesce(EXCLUDED.description, h.description),"
+			   " script = EXCLUDED.script, checksum = EXCLUDED.checksum,"
+			   " kind = EXCLUDED.kind, applied_sql = EXCLUDED.applied_sql,"
+			   " git_commit = EXCLUDED.git_commit, execution_ms = EXCLUDED.execution_ms,"
+			   " success = EXCLUDED.success, applied_by = EXCLUDED.applied_by,"
+			   " os_user = EXCLUDED.os_user, client_host = EXCLUDED.client_host,"
+			   " applied_at = EXCLUDED.applied_at, is_active = true, rolled_back_at = NULL"
+			   " RETURNING 1)"
+			   " INSERT INTO %s (action, version, script, outcome, error, detail,"
+			   " duration_ms, os_user, client_host, git_commit)"
+			   " SELECT $12, $1, $13, $14, $15, $16, $8::bigint, $10, $11, $7 FROM h",
+			   nm.history, nm.events);
+		names_free(&nm);
+		if (!sql)
+			return nomem(err);
+	}
+	snprintf(ms, sizeof(ms), "%lld", rec->execution_ms);
+	os_user(user, sizeof(user));
+	client_host(host, sizeof(host));
+	params[0] = rec->version;
+	params[1] = rec->description;
+	params[2] = rec->script;
+	params[3] = rec->checksum;
+	params[4] = rec->kind;
+	params[5] = rec->applied_sql;
+	params[6] = rec->git_commit;
+	params[7] = ms;
+	params[8] = rec->success ? "true" : "false";
+	params[9] = user;
+	params[10] = host;
+	params[11] = ev->action;
+	params[12] = ev->script;
+	params[13] = ev->outcome;
+	params[14] = ev->error;
+	params[15] = ev->detail;
+	rc = md_db_query_prepared(db, &res, name, sql, 16, params, err);
+	free(sql);
+	PQclear(res);
 	return rc;
 }
 

@@ -31,8 +31,10 @@ typedef struct md_hist_row {
 
 typedef struct md_history {
 	int exists;           /* the history table exists */
-	md_hist_row *rows;    /* in id order (the order they were applied) */
+	md_hist_row *rows;    /* in id order (the order they were applied); their
+	                         strings point into res: read-only, freed with it */
 	size_t n;
+	void *res;            /* the PGresult the rows point into */
 } md_history;
 
 /* Create or upgrade the bookkeeping schema (history table, event table and
@@ -90,6 +92,13 @@ typedef struct md_event {
 	const char *git_commit;
 } md_event;
 md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, md_error *err);
+
+/* md_history_record_apply and md_history_event of the same apply in one
+ * statement, prepared once a session (what the runner uses: one round trip
+ * and one plan per migration).  The event's duration is the row's. */
+md_status md_history_record_apply_event(md_db *db, const md_config *cfg,
+				       const md_apply_record *rec, const md_event *ev,
+				       md_error *err);
 
 /* The embedded bookkeeping migrations (generated from migrations/). */
 typedef struct md_embedded {

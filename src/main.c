@@ -17,6 +17,7 @@
 #include "config.h"
 #include "script.h"
 #include "util.h"
+#include "vcs.h"
 #include "version.h"
 
 
@@ -337,7 +338,9 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	c.want_config = cmd->needs_config;
+	md_vcs_init();
 	rc = cmd->fn(&c, argc - optind, argv + optind);
+	md_vcs_shutdown();
 	md_config_free(c.cfg);
 	free(c.overrides);
 	return rc;

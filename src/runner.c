@@ -9,6 +9,7 @@
 #include "runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -322,19 +323,26 @@ static void notice_cb(void *arg, const PGresult *res)
 void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_workspace *ws,
 		    md_run_cb cb, void *payload)
 {
-	md_error err;
-	const char *dir = cfg->pending_dir;
-
 	memset(r, 0, sizeof(*r));
 	r->db = db;
 	r->cfg = cfg;
 	r->ws = ws;
 	r->cb = cb;
 	r->payload = payload;
-	if (md_vcs_head(dir, r->git_commit, &err) <= 0)
-		r->git_commit[0] = '\0';
 	if (db && db->conn)
 		PQsetNoticeReceiver(db->conn, notice_cb, r);
+}
+
+/* HEAD of the workspace's repository, looked up when first recorded. */
+static const char *git_commit(md_runner *r)
+{
+	if (!r->git_looked) {
+		md_error err;
+		r->git_looked = 1;
+		if (md_vcs_head(r->cfg->pending_dir, r->git_commit, &err) <= 0)
+			r->git_commit[0] = '\0';
+	}
+	return r->git_commit[0] ? r->git_commit : NULL;
 }
 
 /* Send one statement of p; for COPY ... FROM STDIN send its data. */
@@ -428,19 +436,24 @@ static md_status exec_simple(md_runner *r, const char *sql, md_error *err)
 /* BEGIN and the run's timeouts, in one round trip. */
 static md_status begin_tx(md_runner *r, md_error *err)
 {
-	PGresult *res = NULL;
-	const char *params[2];
+	const char *lt = r->cfg->lock_timeout, *st = r->cfg->statement_timeout;
+	char *qlt = NULL, *qst = NULL, *sql = NULL;
 	md_status rc;
 
-	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
-		return rc;
-	params[0] = r->cfg->lock_timeout ? r->cfg->lock_timeout : "0";
-	params[1] = r->cfg->statement_timeout ? r->cfg->statement_timeout : "0";
-	rc = md_db_query(r->db, &res,
-			 "SELECT set_config('lock_timeout', $1, true), "
-			 "set_config('statement_timeout', $2, true)",
-			 2, params, err);
-	PQclear(res);
+	if ((!lt || !strcmp(lt, "0")) && (!st || !strcmp(st, "0")))
+		return exec_simple(r, "BEGIN", err);
+	qlt = md_db_literal(r->db, lt ? lt : "0");
+	qst = md_db_literal(r->db, st ? st : "0");
+	if (!qlt || !qst || asprintf(&sql, "BEGIN; SET LOCAL lock_timeout = %s; "
+				     "SET LOCAL statement_timeout = %s", qlt, qst) < 0) {
+		sql = NULL;
+		rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	} else {
+		rc = exec_simple(r, sql, err);
+	}
+	free(qlt);
+	free(qst);
+	free(sql);
 	return rc;
 }
 
@@ -478,7 +491,7 @@ static void record_failure(md_runner *r, const md_file *f, const char *action, c
 	ev.error = text;
 	ev.detail = action;
 	ev.duration_ms = ms;
-	ev.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+	ev.git_commit = git_commit(r);
 	md_history_event(r->db, r->cfg, &ev, &ignore);
 }
 
@@ -487,12 +500,13 @@ static const char *version_key(const md_file *f)
 	return f->kind == MD_KIND_REPEATABLE || !f->version.text[0] ? f->stem : f->version.text;
 }
 
+static const char *git_commit(md_runner *r);
+
 static md_status record_apply(md_runner *r, const md_file *f, const md_prepared *p, long long ms,
 			      int success, md_error *err)
 {
 	md_apply_record rec;
 	md_event ev;
-	md_status rc;
 
 	memset(&rec, 0, sizeof(rec));
 	rec.version = version_key(f);
@@ -501,11 +515,9 @@ static md_status record_apply(md_runner *r, const md_file *f, const md_prepared 
 	rec.checksum = f->checksum;
 	rec.kind = md_kind_name(f->kind);
 	rec.applied_sql = p->text;
-	rec.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+	rec.git_commit = git_commit(r);
 	rec.execution_ms = ms;
 	rec.success = success;
-	if ((rc = md_history_record_apply(r->db, r->cfg, &rec, err)) != MD_OK)
-		return rc;
 	memset(&ev, 0, sizeof(ev));
 	ev.action = "apply";
 	ev.version = rec.version;
@@ -513,7 +525,7 @@ static md_status record_apply(md_runner *r, const md_file *f, const md_prepared 
 	ev.outcome = success ? "ok" : "failed";
 	ev.duration_ms = ms;
 	ev.git_commit = rec.git_commit;
-	return md_history_event(r->db, r->cfg, &ev, err);
+	return md_history_record_apply_event(r->db, r->cfg, &rec, &ev, err);
 }
 
 /* ---- moving files ---------------------------------------------------------------- */
@@ -530,32 +542,55 @@ static char *join(const char *dir, const char *name)
 	return s;
 }
 
+/* rename(2) that never replaces an existing file. */
+static int rename_noreplace(const char *from, const char *to)
+{
+	struct stat sb;
+#ifdef RENAME_NOREPLACE
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+#endif
+	/* a file system without RENAME_NOREPLACE: check, then rename */
+	if (stat(to, &sb) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(from, to);
+}
+
 static md_status move_one(md_runner *r, const md_file *f, const char *path, md_folder to,
 			  md_error *err)
 {
 	const char *dir = r->ws->dirs[to];
 	char *dest, msg[PATH_MAX * 2 + 8];
-	struct stat sb;
 	md_status rc = MD_OK;
+	int e;
 
 	dest = join(dir, f->name);
 	if (!dest)
 		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
 	if (strcmp(dest, path) == 0)
 		goto done;
-	if (stat(dest, &sb) == 0) {
+	e = rename_noreplace(path, dest) == 0 ? 0 : errno;
+	if (e == ENOENT && access(path, F_OK) == 0) {
+		/* the folder is missing: make it, once */
+		if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+			rc = md_error_set(err, MD_ERR_IO, md_show_path(dir), 0, 0, "cannot create: %s",
+					  strerror(errno));
+			goto done;
+		}
+		e = rename_noreplace(path, dest) == 0 ? 0 : errno;
+	}
+	if (e == EEXIST) {
 		rc = md_error_set(err, MD_ERR_IO, md_show_path(dest), 0, 0,
 				  "exists already; not moving %s over it", md_show_path(path));
 		goto done;
 	}
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-		rc = md_error_set(err, MD_ERR_IO, md_show_path(dir), 0, 0, "cannot create: %s",
-				  strerror(errno));
-		goto done;
-	}
-	if (rename(path, dest) < 0) {
+	if (e) {
 		rc = md_error_set(err, MD_ERR_IO, md_show_path(path), 0, 0, "cannot move to %s: %s",
-				  md_show_path(dest), strerror(errno));
+				  md_show_path(dest), strerror(e));
 		goto done;
 	}
 	snprintf(msg, sizeof(msg), "%s -> %s", md_show_path(path), md_show_path(dest));
@@ -628,8 +663,6 @@ md_status md_run_apply(md_runner *r, const md_file *f, md_error *err)
 {
 	md_prepared *p = NULL;
 	md_status rc;
-	long long t0 = now_ms();
-	int attempt;
 
 	md_error_clear(err);
 	rc = md_prepare(&p, f->path, r->cfg, r->db->server_version, err);
@@ -637,6 +670,16 @@ md_status md_run_apply(md_runner *r, const md_file *f, md_error *err)
 		emit(r, MD_RUN_FAILED, f, "apply", 0, 0, NULL, 0, 0, err);
 		return rc;
 	}
+	return md_run_apply_prepared(r, f, p, err);
+}
+
+md_status md_run_apply_prepared(md_runner *r, const md_file *f, md_prepared *p, md_error *err)
+{
+	md_status rc;
+	long long t0 = now_ms();
+	int attempt;
+
+	md_error_clear(err);
 	emit(r, MD_RUN_START, f, "apply", 0, (unsigned)p->nsend, p->path, 0, 0, NULL);
 
 	if (p->autocommit || (r->cfg->transaction == MD_TX_NONE && !r->dry_run && !r->in_tx)) {
@@ -797,7 +840,7 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 		ev.script = rb->name;
 		ev.outcome = "ok";
 		ev.duration_ms = now_ms() - t0;
-		ev.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+		ev.git_commit = git_commit(r);
 		rc = md_history_event(r->db, r->cfg, &ev, err);
 	}
 	if (rc == MD_OK)
@@ -830,7 +873,7 @@ static md_status repair_event(md_runner *r, const char *version, const char *scr
 	ev.script = script;
 	ev.outcome = "ok";
 	ev.detail = detail;
-	ev.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+	ev.git_commit = git_commit(r);
 	return md_history_event(r->db, r->cfg, &ev, err);
 }
 
@@ -852,7 +895,7 @@ md_status md_run_baseline(md_runner *r, const md_file *const *files, size_t n, m
 		rec.script = f->name;
 		rec.checksum = f->checksum;
 		rec.kind = "baseline";
-		rec.git_commit = r->git_commit[0] ? r->git_commit : NULL;
+		rec.git_commit = git_commit(r);
 		rec.success = 1;
 		rc = md_history_record_apply(r->db, r->cfg, &rec, err);
 		if (rc != MD_OK)

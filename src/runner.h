@@ -86,6 +86,7 @@ typedef struct md_runner {
 	void *payload;
 	int dry_run;           /* everything in a transaction that is rolled back */
 	char git_commit[41];   /* HEAD of the workspace, or "" */
+	int git_looked;        /* git_commit was looked up */
 	int in_tx;             /* a transaction=all transaction is open */
 	/* the failure inside that transaction, recorded once it is rolled back */
 	const md_file *failed;
@@ -104,6 +105,10 @@ void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_work
  * the file stays where it is.  Moves the file (and its rollback pair) to
  * applied/ after COMMIT. */
 md_status md_run_apply(md_runner *r, const md_file *f, md_error *err);
+
+/* The same with the file already prepared (md_prepare of f->path); p is
+ * freed here. */
+md_status md_run_apply_prepared(md_runner *r, const md_file *f, md_prepared *p, md_error *err);
 
 /* Run the rollback pair of an applied forward file, mark the history row
  * rolled back, move both files back to pending/. */

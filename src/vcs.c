@@ -4,6 +4,16 @@
 #include <git2.h>
 #include <string.h>
 
+void md_vcs_init(void)
+{
+	git_libgit2_init();
+}
+
+void md_vcs_shutdown(void)
+{
+	git_libgit2_shutdown();
+}
+
 int md_vcs_head(const char *dir, char hex[41], md_error *err)
 {
 	git_repository *repo = NULL;

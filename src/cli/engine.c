@@ -1,6 +1,7 @@
 /* engine.c - the CLI commands that work on the workspace and the database:
  * status, validate, migrate, rollback, create, baseline, repair. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,14 +57,36 @@ static void session_close(session *s)
 
 static void run_cb(const md_run_event *ev, void *payload);
 
-/* Connect, (lock and create the bookkeeping schema), scan, load, plan.
- * Returns 0 or an exit code (the error printed). */
+/* The folder scan runs in a thread of its own while the database is asked
+ * for the history: reading thousands of files and a round trip to the
+ * server overlap instead of adding up. */
+typedef struct scan_job {
+	const md_config *cfg;
+	md_workspace *ws;
+	md_error err;
+	md_status rc;
+} scan_job;
+
+static void *scan_thread(void *arg)
+{
+	scan_job *j = arg;
+	md_error_clear(&j->err);
+	j->rc = md_workspace_scan(&j->ws, j->cfg, &j->err);
+	return NULL;
+}
+
+/* Connect, (lock and create the bookkeeping schema), then scan and load at
+ * once, plan.  Returns 0 or an exit code (the error printed). */
 static int session_open(cli *c, session *s, int writer)
 {
 	md_error err;
 	md_status rc;
+	scan_job job;
+	pthread_t th;
+	int threaded;
 
 	memset(s, 0, sizeof(*s));
+	memset(&job, 0, sizeof(job));
 	s->c = c;
 	md_error_clear(&err);
 	if ((rc = md_db_connect(&s->db, c->cfg, NULL, &err)) != MD_OK)
@@ -77,9 +100,20 @@ static int session_open(cli *c, session *s, int writer)
 		if ((rc = md_history_ensure(s->db, c->cfg, &err)) != MD_OK)
 			goto fail;
 	}
-	if ((rc = md_workspace_scan(&s->ws, c->cfg, &err)) != MD_OK)
+	job.cfg = c->cfg;
+	threaded = pthread_create(&th, NULL, scan_thread, &job) == 0;
+	if (!threaded)
+		scan_thread(&job);
+	rc = md_history_load(s->db, c->cfg, &s->hist, &err);
+	if (threaded)
+		pthread_join(th, NULL);
+	s->ws = job.ws;
+	if (job.rc != MD_OK) {
+		err = job.err;
+		rc = job.rc;
 		goto fail;
-	if ((rc = md_history_load(s->db, c->cfg, &s->hist, &err)) != MD_OK)
+	}
+	if (rc != MD_OK)
 		goto fail;
 	if ((rc = md_plan_build(&s->plan, s->ws, s->hist, &err)) != MD_OK)
 		goto fail;
@@ -533,6 +567,7 @@ int cmd_migrate(cli *c, int argc, char **argv)
 {
 	session s;
 	const md_file **targets = NULL;
+	md_prepared **prepared = NULL;
 	size_t i, n = 0, total = 0, applied = 0, undone = 0;
 	md_version to;
 	int rc, problems = 0;
@@ -602,14 +637,18 @@ int cmd_migrate(cli *c, int argc, char **argv)
 			problems++;
 		}
 	}
-	/* every target must prepare before anything runs */
+	/* every target must prepare before anything runs (and is read once) */
+	prepared = calloc(n + 1, sizeof(*prepared));
+	if (!prepared) {
+		rc = EXIT_FAILED;
+		goto done;
+	}
 	for (i = 0; i < n; i++) {
-		md_prepared *p = NULL;
-		if (md_prepare(&p, targets[i]->path, c->cfg, s.db->server_version, &err) != MD_OK) {
+		if (md_prepare(&prepared[i], targets[i]->path, c->cfg, s.db->server_version, &err) !=
+		    MD_OK) {
 			cli_print_error(&err);
 			problems++;
 		}
-		md_prepared_free(p);
 	}
 	if (problems) {
 		fprintf(stderr, "migdeck: nothing applied: %d problem%s\n", problems, problems == 1 ? "" : "s");
@@ -627,7 +666,9 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (md_run_apply(&s.run, targets[i], &err) != MD_OK) {
+		md_prepared *p = prepared[i];
+		prepared[i] = NULL;
+		if (md_run_apply_prepared(&s.run, targets[i], p, &err) != MD_OK) {
 			rc = err.code == MD_ERR_INVALID ? EXIT_INVALID : EXIT_FAILED;
 			break;
 		}
@@ -661,6 +702,9 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		printf("Migrations complete: %zu applied, %zu skipped, %zu total\n", applied,
 		       total - applied, total);
 done:
+	for (i = 0; prepared && i < n; i++)
+		md_prepared_free(prepared[i]);
+	free(prepared);
 	free(targets);
 	session_close(&s);
 	return rc;
