@@ -6,6 +6,8 @@
  * lists (forward files and rollbacks), so a scan is O(n log n). */
 #include "workspace.h"
 
+#include "sumcache.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -463,6 +465,7 @@ typedef struct scan {
 	size_t capfiles, caprb, capprob;
 	char *buf;            /* file contents, reused for every file */
 	size_t bufcap;
+	md_sumcache *cache;   /* remembered checksums of the folder scanned */
 } scan;
 
 /* The name of a file as messages show it: "pending/x.sql". */
@@ -531,7 +534,8 @@ static md_status add_problem(scan *s, md_ws_problem_kind kind, md_folder folder,
  * one read (more only when the buffer fills up), one close; a short read
  * of a regular file is its end.  O_NONBLOCK: a file swapped for a FIFO
  * meanwhile cannot hang the scan. */
-static int read_file(scan *s, int dfd, const char *name, size_t *len)
+static int read_file(scan *s, int dfd, const char *name, size_t *len, struct stat *st,
+		     int *have_st)
 {
 	size_t n = 0;
 	int fd, e;
@@ -540,6 +544,9 @@ static int read_file(scan *s, int dfd, const char *name, size_t *len)
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return errno;
+	/* the times the checksum cache remembers, from the file read */
+	if (st && !*have_st)
+		*have_st = fstat(fd, st) == 0 && S_ISREG(st->st_mode);
 	for (;;) {
 		ssize_t got;
 		size_t want;
@@ -586,8 +593,9 @@ static md_status add_file(scan *s, int dfd, md_folder folder, const char *name, 
 	md_workspace *ws = s->ws;
 	size_t dlen = strlen(ws->dirs[folder]), len, i;
 	md_file f;
+	struct stat st;
 	char *q;
-	int e;
+	int e, have_st;
 	md_status rc;
 
 	memset(&f, 0, sizeof(f));
@@ -616,7 +624,17 @@ static md_status add_file(scan *s, int dfd, md_folder folder, const char *name, 
 	f.version = p->version;
 
 	f.size = -1;
-	e = is_reg ? read_file(s, dfd, name, &len) : NOT_REGULAR;
+	have_st = 0;
+	if (is_reg && !md_sumcache_empty(s->cache) && fstatat(dfd, name, &st, 0) == 0 &&
+	    S_ISREG(st.st_mode)) {
+		have_st = 1;
+		if (md_sumcache_get(s->cache, name, &st, f.checksum)) {
+			/* unchanged since it was hashed: no need to read it */
+			f.size = (long long)st.st_size;
+			goto keep;
+		}
+	}
+	e = is_reg ? read_file(s, dfd, name, &len, s->cache ? &st : NULL, &have_st) : NOT_REGULAR;
 	if (e == ENOMEM) {
 		file_free(&f);
 		return nomem(s);
@@ -636,7 +654,11 @@ static md_status add_file(scan *s, int dfd, md_folder folder, const char *name, 
 			file_free(&f);
 			return rc;
 		}
+		if (have_st)
+			md_sumcache_put(s->cache, name, &st, f.checksum);
 	}
+
+keep:
 
 	if (f.kind == MD_KIND_ROLLBACK) {
 		if (grow((void **)&ws->rollbacks, &s->caprb, ws->nrollbacks, sizeof(f))) {
@@ -715,6 +737,7 @@ static md_status scan_dir(scan *s, md_folder folder)
 		return md_error_set(s->err, MD_ERR_IO, dir, 0, 0, "cannot read the folder: %s",
 				    strerror(errno));
 	}
+	s->cache = md_sumcache_open(dir);
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
@@ -730,6 +753,8 @@ static md_status scan_dir(scan *s, md_folder folder)
 		if (rc)
 			break;
 	}
+	md_sumcache_close(s->cache);
+	s->cache = NULL;
 	closedir(d);
 	return rc;
 }

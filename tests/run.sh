@@ -196,6 +196,9 @@ trap 'rm -rf "$work"' EXIT
 trap 'rm -rf "$work"; exit 130' INT
 trap 'rm -rf "$work"; exit 143' TERM
 trap 'rm -rf "$work"; exit 129' HUP
+# migdeck's checksum cache (src/sumcache.c) goes into the run's own folder,
+# never the user's home
+export XDG_CACHE_HOME="$work/cache"
 
 echo "unit"
 for b in "$build"/tests/unit/test_*; do

@@ -17,6 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <time.h>
+
 #include "workspace.h"
 
 /* Blob ids below were verified by hand with `printf ... | git hash-object
@@ -58,6 +61,13 @@ static int setup(void **state)
 	snprintf(f->archive, sizeof(f->archive), "%s/archive", f->dir);
 	if (mkdir(f->pending, 0755) || mkdir(f->applied, 0755) || mkdir(f->archive, 0755))
 		return -1;
+	/* the checksum cache goes into the fixture, never the user's home */
+	{
+		char cache[PATH_MAX + 16];
+		snprintf(cache, sizeof(cache), "%s/cache", f->dir);
+		setenv("XDG_CACHE_HOME", cache, 1);
+		unsetenv("MIGDECK_NO_CACHE");
+	}
 	f->cfg.base_dir = f->dir;
 	f->cfg.pending_dir = f->pending;
 	f->cfg.applied_dir = f->applied;
@@ -934,6 +944,81 @@ static void test_checksum_of_files(void **state)
 	assert_int_equal(d->size, 0);
 }
 
+/* The one cache file of a folder, into out (empty when there is none). */
+static void cache_file(const fx *f, char *out, size_t outsz)
+{
+	char dir[PATH_MAX + 32];
+	DIR *d;
+	struct dirent *de;
+
+	out[0] = '\0';
+	snprintf(dir, sizeof(dir), "%s/cache/migdeck", f->dir);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (!strncmp(de->d_name, "sums-", 5))
+			snprintf(out, outsz, "%s/%s", dir, de->d_name);
+	closedir(d);
+}
+
+/* Replace every occurrence of from with to (same length) in a file. */
+static void rewrite(const char *path, const char *from, const char *to)
+{
+	char buf[8192], *p;
+	size_t n;
+	FILE *fp = fopen(path, "r+b");
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	for (p = strstr(buf, from); p; p = strstr(p + 1, from))
+		memcpy(p, to, strlen(to));
+	rewind(fp);
+	fwrite(buf, 1, n, fp);
+	fclose(fp);
+}
+
+static void test_checksum_cache(void **state)
+{
+	fx *f = *state;
+	char cache[PATH_MAX * 2], two[41];
+	md_error err;
+	const struct timespec wait = { 2, 200000000 };
+
+	put(f, "pending/001_a.sql", "SELECT 1;\n");
+	put(f, "pending/002_b.sql", "hello\n");
+	/* files changed in this second or the one before are not remembered */
+	scan_ok(f);
+	cache_file(f, cache, sizeof(cache));
+	assert_string_equal(cache, "");
+	nanosleep(&wait, NULL);
+	scan_ok(f);
+	assert_string_equal(file_named(f->ws, "001_a.sql")->checksum, SHA_ONE);
+	cache_file(f, cache, sizeof(cache));
+	assert_string_not_equal(cache, "");
+
+	/* a cached entry is used without reading the file: a checksum changed
+	 * in the cache (the file's inode, size and times unchanged) shows */
+	rewrite(cache, SHA_ONE, SHA_EMPTY);
+	scan_ok(f);
+	assert_string_equal(file_named(f->ws, "001_a.sql")->checksum, SHA_EMPTY);
+	assert_int_equal(file_named(f->ws, "001_a.sql")->size, 10);
+	assert_string_equal(file_named(f->ws, "002_b.sql")->checksum, SHA_HELLO);
+
+	/* MIGDECK_NO_CACHE reads every file */
+	setenv("MIGDECK_NO_CACHE", "1", 1);
+	scan_ok(f);
+	assert_string_equal(file_named(f->ws, "001_a.sql")->checksum, SHA_ONE);
+	unsetenv("MIGDECK_NO_CACHE");
+
+	/* a change of the file (same size) is seen: its times changed */
+	put(f, "pending/001_a.sql", "SELECT 2;\n");
+	scan_ok(f);
+	assert_int_equal(md_checksum("SELECT 2;\n", 10, two, &err), MD_OK);
+	assert_string_equal(file_named(f->ws, "001_a.sql")->checksum, two);
+}
+
 static void test_checksum_large_file(void **state)
 {
 	fx *f = *state;
@@ -1264,6 +1349,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paths_relative_to_parent, setup, teardown),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test_setup_teardown(test_checksum_of_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checksum_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checksum_large_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_timestamped_and_numbered, setup, teardown),
