@@ -185,6 +185,11 @@ log_line_prefix = '@@MD@@|%d|%p| '
 lc_messages = 'C'
 EOF
 
+# One role logs in with a password (scram-sha-256), so tests can try a wrong
+# one; everyone else is trusted.  Rewritten in place: the file keeps its owner.
+{ echo "local all md_password_user scram-sha-256"; cat "$data/pg_hba.conf"; } >"$tmp/pg_hba.new" &&
+	cat "$tmp/pg_hba.new" >"$data/pg_hba.conf" && rm -f "$tmp/pg_hba.new" || exit 1
+
 if ! (cd "$tmp" && as_server "$bindir/pg_ctl" -D "$data" -l "$log" -w -t 60 start) \
 	>"$tmp/pg_ctl.out" 2>&1; then
 	started=1

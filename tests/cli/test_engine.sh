@@ -970,5 +970,35 @@ expect_eq "$(q "SELECT version, description, is_active, rolled_back_at IS NULL, 
 m validate
 expect_rc 0 "self-recording file: validate"
 
+# ---- COPY ... FROM STDIN data goes through libpq's COPY protocol -------------------
+newdb copy
+newws ws_copy
+printf 'CREATE TABLE cp (id int, note text);\nCOPY cp (id, note) FROM STDIN;\n1\tsemi;colon\n2\tit'"'"'s quoted\n3\t\\N\n\\.\nINSERT INTO cp VALUES (4, '"'"'after'"'"');\n' >pending/001_copy.sql
+printf 'DROP TABLE cp;\n' >pending/001_rollback_copy.sql
+m statements pending/001_copy.sql
+expect_rc 0 "copy: statements"
+expect_grep "$OUT" "copy-data" "copy: the COPY statement is flagged copy-data"
+m migrate
+expect_rc 0 "copy: migrate"
+expect_eq "$(q "SELECT string_agg(id || '=' || coalesce(note, 'NULL'), ',' ORDER BY id) FROM cp")" \
+	"1=semi;colon,2=it's quoted,3=NULL,4=after" "copy: rows from the inline data, then the statement after it"
+
+# ---- a wrong password: exit 5, a clear message, never the password ----------------
+newdb pw
+$PSQL -X -q -d postgres -c "DROP ROLE IF EXISTS md_password_user" \
+	-c "CREATE ROLE md_password_user LOGIN PASSWORD 'Right-pw-41'" \
+	-c "GRANT ALL ON DATABASE $DB TO md_password_user" >/dev/null 2>&1
+PGPASSWORD=Wrong-pw-17 run -d "dbname=$DB user=md_password_user" status
+expect_rc 5 "wrong password: exit 5"
+expect_fgrep "$ERR" "password authentication failed" "wrong password: the server's reason"
+expect_no_fgrep "$OUT" "Wrong-pw-17" "wrong password: not on stdout"
+expect_no_fgrep "$ERR" "Wrong-pw-17" "wrong password: not on stderr"
+PGPASSWORD=Right-pw-41 run -d "dbname=$DB user=md_password_user" status
+expect_rc 0 "right password from PGPASSWORD: status works"
+expect_no_fgrep "$OUT" "Right-pw-41" "right password: not printed"
+run -d "dbname=$DB user=md_password_user password=Wrong-pw-17" status
+expect_rc 5 "wrong password in the conninfo: exit 5"
+expect_no_fgrep "$ERR" "Wrong-pw-17" "wrong password in the conninfo: not printed"
+
 echo "test_engine.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
