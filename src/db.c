@@ -13,6 +13,8 @@
  * key 2, objsubid = 2. */
 #include "db.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <pwd.h>
 #include <stdint.h>
@@ -27,22 +29,6 @@
 #define LOCK_POLL_MS 200
 
 /* ---- small helpers ---------------------------------------------------------- */
-
-/* The operating system user: the password database, else $USER, else "?". */
-static void os_user(char *out, size_t outsz)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	const char *env;
-
-	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name &&
-	    res->pw_name[0]) {
-		snprintf(out, outsz, "%s", res->pw_name);
-		return;
-	}
-	env = getenv("USER");
-	snprintf(out, outsz, "%s", env && *env ? env : "?");
-}
 
 /* Collapse each run of white space that holds a line break into one space
  * and drop trailing white space, so a libpq message reads as one line. */
@@ -152,7 +138,7 @@ md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_
 			password = vals[i];
 	}
 	k = n;
-	os_user(user, sizeof(user));
+	md_os_user(user, sizeof(user));
 	snprintf(app, sizeof(app), "migdeck:%s%s%s", user, role ? ":" : "", role ? role : "");
 	if (!has_keyword(kw, "fallback_application_name")) {
 		kw2[k] = "fallback_application_name";

@@ -12,6 +12,8 @@
  * with md_db_ident. */
 #include "history.h"
 
+#include "util.h"
+
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,21 +168,6 @@ static md_status run(md_db *db, PGresult **out, char *sql, int nparams, const ch
 
 /* ---- who and where ------------------------------------------------------------- */
 
-static void os_user_lookup(char *out, size_t outsz)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	const char *env;
-
-	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name &&
-	    res->pw_name[0]) {
-		snprintf(out, outsz, "%s", res->pw_name);
-		return;
-	}
-	env = getenv("USER");
-	snprintf(out, outsz, "%s", env && *env ? env : "?");
-}
-
 static void client_host_lookup(char *out, size_t outsz)
 {
 	if (gethostname(out, outsz) != 0 || !out[0])
@@ -193,7 +180,7 @@ static void os_user(char *out, size_t outsz)
 {
 	static char cached[256];
 	if (!cached[0])
-		os_user_lookup(cached, sizeof(cached));
+		md_os_user(cached, sizeof(cached));
 	snprintf(out, outsz, "%s", cached);
 }
 
@@ -578,6 +565,26 @@ md_status md_history_applied_sql(md_db *db, const md_config *cfg, const char *ve
 
 /* ---- writing --------------------------------------------------------------------- */
 
+/* The row of an apply (parameters $1 to $11, see md_history_record_apply):
+ * a script that inserted its own row is completed, a rolled-back version is
+ * made active again.  kind is never NULL in migdeck's own rows:
+ * 002_self_recording.sql tells a script's own INSERT from migdeck's by it. */
+#define SQL_UPSERT                                                                        \
+	"INSERT INTO %s AS h (version, description, script, checksum, kind, applied_sql,"    \
+	" git_commit, execution_ms, success, applied_by, os_user, client_host, applied_at,"  \
+	" is_active, rolled_back_at)"                                                        \
+	" VALUES ($1, $2, $3, $4, coalesce($5, 'versioned'), $6, $7, $8::bigint,"           \
+	" $9::boolean, current_user, $10, $11, now(), true, NULL)"                          \
+	" ON CONFLICT (version) DO UPDATE SET"                                               \
+	" description = coalesce(EXCLUDED.description, h.description),"                     \
+	" script = EXCLUDED.script, checksum = EXCLUDED.checksum, kind = EXCLUDED.kind,"     \
+	" applied_sql = EXCLUDED.applied_sql, git_commit = EXCLUDED.git_commit,"             \
+	" execution_ms = EXCLUDED.execution_ms, success = EXCLUDED.success,"                 \
+	" applied_by = EXCLUDED.applied_by, os_user = EXCLUDED.os_user,"                     \
+	" client_host = EXCLUDED.client_host, applied_at = EXCLUDED.applied_at,"             \
+	" is_active = true, rolled_back_at = NULL"
+
+
 md_status md_history_record_apply(md_db *db, const md_config *cfg, const md_apply_record *rec,
 				  md_error *err)
 {
@@ -605,24 +612,7 @@ md_status md_history_record_apply(md_db *db, const md_config *cfg, const md_appl
 	params[8] = rec->success ? "true" : "false";
 	params[9] = user;
 	params[10] = host;
-	/* kind is never NULL in migdeck's own rows: 002_self_recording.sql
-	 * tells a script's own INSERT from migdeck's by it */
-	rc = run(db, NULL,
-		 sqlf("INSERT INTO %s AS h (version, description, script, checksum, kind,"
-		      " applied_sql, git_commit, execution_ms, success, applied_by, os_user,"
-		      " client_host, applied_at, is_active, rolled_back_at)"
-		      " VALUES ($1, $2, $3, $4, coalesce($5, 'versioned'), $6, $7, $8::bigint,"
-		      " $9::boolean, current_user, $10, $11, now(), true, NULL)"
-		      " ON CONFLICT (version) DO UPDATE SET"
-		      " description = coalesce(EXCLUDED.description, h.description),"
-		      " script = EXCLUDED.script, checksum = EXCLUDED.checksum,"
-		      " kind = EXCLUDED.kind, applied_sql = EXCLUDED.applied_sql,"
-		      " git_commit = EXCLUDED.git_commit, execution_ms = EXCLUDED.execution_ms,"
-		      " success = EXCLUDED.success, applied_by = EXCLUDED.applied_by,"
-		      " os_user = EXCLUDED.os_user, client_host = EXCLUDED.client_host,"
-		      " applied_at = EXCLUDED.applied_at, is_active = true, rolled_back_at = NULL",
-		      nm.history),
-		 11, params, err);
+	rc = run(db, NULL, sqlf(SQL_UPSERT, nm.history), 11, params, err);
 	names_free(&nm);
 	return rc;
 }
@@ -646,20 +636,7 @@ md_status md_history_record_apply_event(md_db *db, const md_config *cfg,
 		rc = names_init(&nm, db, cfg, 0, err);
 		if (rc)
 			return rc;
-		sql = sqlf("WITH h AS (INSERT INTO %s AS h (version, description, script, checksum,"
-			   " kind, applied_sql, git_commit, execution_ms, success, applied_by,"
-			   " os_user, client_host, applied_at, is_active, rolled_back_at)"
-			   " VALUES ($1, $2, $3, $4, coalesce($5, 'versioned'), $6, $7, $8::bigint,"
-			   " $9::boolean, current_user, $10, $11, now(), true, NULL)"
-			   " ON CONFLICT (version) DO UPDATE SET"
-			   " description = coalesce(EXCLUDED.description, h.description),"
-			   " script = EXCLUDED.script, checksum = EXCLUDED.checksum,"
-			   " kind = EXCLUDED.kind, applied_sql = EXCLUDED.applied_sql,"
-			   " git_commit = EXCLUDED.git_commit, execution_ms = EXCLUDED.execution_ms,"
-			   " success = EXCLUDED.success, applied_by = EXCLUDED.applied_by,"
-			   " os_user = EXCLUDED.os_user, client_host = EXCLUDED.client_host,"
-			   " applied_at = EXCLUDED.applied_at, is_active = true, rolled_back_at = NULL"
-			   " RETURNING 1)"
+		sql = sqlf("WITH h AS (" SQL_UPSERT " RETURNING 1)"
 			   " INSERT INTO %s (action, version, script, outcome, error, detail,"
 			   " duration_ms, os_user, client_host, git_commit)"
 			   " SELECT $12, $1, $13, $14, $15, $16, $8::bigint, $10, $11, $7 FROM h",

@@ -502,8 +502,11 @@ static const char *version_key(const md_file *f)
 
 static const char *git_commit(md_runner *r);
 
-static md_status record_apply(md_runner *r, const md_file *f, const md_prepared *p, long long ms,
-			      int success, md_error *err)
+/* The history row and the event of f (kind "versioned", "repeatable" or
+ * "baseline"; action "apply" or "baseline"), written in one statement. */
+static md_status record(md_runner *r, const md_file *f, const char *kind, const char *action,
+			const char *text, long long ms, int success, const char *detail,
+			md_error *err)
 {
 	md_apply_record rec;
 	md_event ev;
@@ -513,19 +516,26 @@ static md_status record_apply(md_runner *r, const md_file *f, const md_prepared 
 	rec.description = f->description;
 	rec.script = f->name;
 	rec.checksum = f->checksum;
-	rec.kind = md_kind_name(f->kind);
-	rec.applied_sql = p->text;
+	rec.kind = kind;
+	rec.applied_sql = text;
 	rec.git_commit = git_commit(r);
 	rec.execution_ms = ms;
 	rec.success = success;
 	memset(&ev, 0, sizeof(ev));
-	ev.action = "apply";
+	ev.action = action;
 	ev.version = rec.version;
 	ev.script = f->name;
 	ev.outcome = success ? "ok" : "failed";
+	ev.detail = detail;
 	ev.duration_ms = ms;
 	ev.git_commit = rec.git_commit;
 	return md_history_record_apply_event(r->db, r->cfg, &rec, &ev, err);
+}
+
+static md_status record_apply(md_runner *r, const md_file *f, const md_prepared *p, long long ms,
+			      int success, md_error *err)
+{
+	return record(r, f, md_kind_name(f->kind), "apply", p->text, ms, success, NULL, err);
 }
 
 /* ---- moving files ---------------------------------------------------------------- */
@@ -884,31 +894,9 @@ md_status md_run_baseline(md_runner *r, const md_file *const *files, size_t n, m
 
 	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
 		return rc;
-	for (i = 0; i < n && rc == MD_OK; i++) {
-		const md_file *f = files[i];
-		md_apply_record rec;
-		md_event ev;
-
-		memset(&rec, 0, sizeof(rec));
-		rec.version = version_key(f);
-		rec.description = f->description;
-		rec.script = f->name;
-		rec.checksum = f->checksum;
-		rec.kind = "baseline";
-		rec.git_commit = git_commit(r);
-		rec.success = 1;
-		rc = md_history_record_apply(r->db, r->cfg, &rec, err);
-		if (rc != MD_OK)
-			break;
-		memset(&ev, 0, sizeof(ev));
-		ev.action = "baseline";
-		ev.version = rec.version;
-		ev.script = f->name;
-		ev.outcome = "ok";
-		ev.detail = "recorded as applied without running it";
-		ev.git_commit = rec.git_commit;
-		rc = md_history_event(r->db, r->cfg, &ev, err);
-	}
+	for (i = 0; i < n && rc == MD_OK; i++)
+		rc = record(r, files[i], "baseline", "baseline", NULL, 0, 1,
+			    "recorded as applied without running it", err);
 	if (rc == MD_OK)
 		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
 	if (rc != MD_OK) {

@@ -2,9 +2,11 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 md_status md_read_file(const char *path, char **out, size_t *len, md_error *err)
 {
@@ -115,4 +117,19 @@ void md_json_str(FILE *out, const char *s, size_t len)
 		i += n;
 	}
 	fputc('"', out);
+}
+
+void md_os_user(char *out, size_t outsz)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	const char *env;
+
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_name &&
+	    res->pw_name[0]) {
+		snprintf(out, outsz, "%s", res->pw_name);
+		return;
+	}
+	env = getenv("USER");
+	snprintf(out, outsz, "%s", env && *env ? env : "?");
 }
