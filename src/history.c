@@ -585,6 +585,27 @@ md_status md_history_applied_sql(md_db *db, const md_config *cfg, const char *ve
 	" is_active = true, rolled_back_at = NULL"
 
 
+/* Parameters $1 to $11 of SQL_UPSERT from rec (ms, user and host are the
+ * caller's buffers the text goes into). */
+static void apply_params(const char **params, const md_apply_record *rec, char *ms, size_t mssz,
+			 char *user, size_t usersz, char *host, size_t hostsz)
+{
+	snprintf(ms, mssz, "%lld", rec->execution_ms);
+	os_user(user, usersz);
+	client_host(host, hostsz);
+	params[0] = rec->version;
+	params[1] = rec->description;
+	params[2] = rec->script;
+	params[3] = rec->checksum;
+	params[4] = rec->kind;
+	params[5] = rec->applied_sql;
+	params[6] = rec->git_commit;
+	params[7] = ms;
+	params[8] = rec->success ? "true" : "false";
+	params[9] = user;
+	params[10] = host;
+}
+
 md_status md_history_record_apply(md_db *db, const md_config *cfg, const md_apply_record *rec,
 				  md_error *err)
 {
@@ -598,20 +619,7 @@ md_status md_history_record_apply(md_db *db, const md_config *cfg, const md_appl
 	rc = names_init(&nm, db, cfg, 0, err);
 	if (rc)
 		return rc;
-	snprintf(ms, sizeof(ms), "%lld", rec->execution_ms);
-	os_user(user, sizeof(user));
-	client_host(host, sizeof(host));
-	params[0] = rec->version;
-	params[1] = rec->description;
-	params[2] = rec->script;
-	params[3] = rec->checksum;
-	params[4] = rec->kind;
-	params[5] = rec->applied_sql;
-	params[6] = rec->git_commit;
-	params[7] = ms;
-	params[8] = rec->success ? "true" : "false";
-	params[9] = user;
-	params[10] = host;
+	apply_params(params, rec, ms, sizeof(ms), user, sizeof(user), host, sizeof(host));
 	rc = run(db, NULL, sqlf(SQL_UPSERT, nm.history), 11, params, err);
 	names_free(&nm);
 	return rc;
@@ -645,20 +653,7 @@ md_status md_history_record_apply_event(md_db *db, const md_config *cfg,
 		if (!sql)
 			return nomem(err);
 	}
-	snprintf(ms, sizeof(ms), "%lld", rec->execution_ms);
-	os_user(user, sizeof(user));
-	client_host(host, sizeof(host));
-	params[0] = rec->version;
-	params[1] = rec->description;
-	params[2] = rec->script;
-	params[3] = rec->checksum;
-	params[4] = rec->kind;
-	params[5] = rec->applied_sql;
-	params[6] = rec->git_commit;
-	params[7] = ms;
-	params[8] = rec->success ? "true" : "false";
-	params[9] = user;
-	params[10] = host;
+	apply_params(params, rec, ms, sizeof(ms), user, sizeof(user), host, sizeof(host));
 	params[11] = ev->action;
 	params[12] = ev->script;
 	params[13] = ev->outcome;
