@@ -117,12 +117,16 @@ fuzz: deps
 
 # The C benchmarks, then the shell ones (tests/bench/*.sh) on one throwaway
 # PostgreSQL cluster.
-bench: deps $(BIN) $(BENCH_BIN)
+# deps first, then a sub-make: on a fresh machine pkg-config and the -dev
+# packages only exist once deps has run, after this Makefile was read.
+bench: deps
+	@$(MAKE) --no-print-directory $(BIN) $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 	@MIGDECK_BIN=$(abspath $(BIN)) sh tests/pg_harness.sh \
 		sh -c 'for s in tests/bench/*.sh; do sh "$$s" || exit 1; done'
 
-demo: deps migdeck
+demo: deps
+	@$(MAKE) --no-print-directory migdeck
 	@sh tests/demo.sh
 
 install: $(BIN)
