@@ -305,6 +305,23 @@ md_status md_db_exec(md_db *db, const char *sql, md_error *err)
 	return take_result(db, PQexec(db->conn, sql), NULL, err);
 }
 
+md_status md_db_commit(md_db *db, md_error *err)
+{
+	PGresult *res = NULL;
+	md_status rc;
+	int was_open = PQtransactionStatus(db->conn) == PQTRANS_INTRANS;
+
+	rc = take_result(db, PQexec(db->conn, "COMMIT"), &res, err);
+	if (rc != MD_OK)
+		return rc;
+	if (!was_open || strcmp(PQcmdStatus(res), "COMMIT") != 0)
+		rc = md_error_set(err, MD_ERR_DB, NULL, 0, 0,
+				  "COMMIT did not commit (%s): nothing of this transaction was kept",
+				  was_open ? PQcmdStatus(res) : "no transaction was open");
+	PQclear(res);
+	return rc;
+}
+
 md_status md_db_query(md_db *db, PGresult **out, const char *sql, int nparams,
 		      const char *const *params, md_error *err)
 {

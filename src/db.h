@@ -30,6 +30,11 @@ void md_db_close(md_db *db);                 /* accepts NULL; unlocks first */
 /* Run SQL that returns no rows (may be several statements). */
 md_status md_db_exec(md_db *db, const char *sql, md_error *err);
 
+/* COMMIT, and make sure it committed: a COMMIT with no transaction open
+ * (only a WARNING) or on an aborted one (the tag says ROLLBACK) is an
+ * error, so nothing that follows a commit runs after one that did not. */
+md_status md_db_commit(md_db *db, md_error *err);
+
 /* Run one statement with text parameters (NULL entries are SQL NULL).
  * On success *out holds the result (PGRES_TUPLES_OK or PGRES_COMMAND_OK),
  * to be PQclear'd by the caller; on failure *out is NULL and err is filled

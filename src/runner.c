@@ -158,6 +158,8 @@ md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg, 
 		snprintf(err->file, sizeof(err->file), "%s", p->path);
 		goto fail;
 	}
+	if ((rc = md_checksum(p->buf, p->len, p->checksum, err)) != MD_OK)
+		goto fail;
 	md_script_init(&p->script, p->buf, p->len, p->path);
 	while ((rc = md_script_next(&p->script, &st, err)) > 0) {
 		md_prepared_stmt *ps;
@@ -188,6 +190,14 @@ md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg, 
 					err)) < 0)
 			goto fail;
 		p->n++;
+		if (ps->sql.multi) {
+			unsigned line, col;
+			md_script_position(p->buf, p->len, ps->sql.multi_at, &line, &col);
+			rc = md_error_set(err, MD_ERR_INVALID, p->path, line, col,
+					  "psql's \\; sends several statements as one, which migdeck "
+					  "cannot check or step through: end each statement with ;");
+			goto fail;
+		}
 		if (st.flags & MD_STMT_EMPTY) {
 			ps->skip = 1;
 			continue;
@@ -403,7 +413,7 @@ static md_status run_statement(md_runner *r, const md_prepared *p, const md_prep
 
 /* Run the statements of p; the transaction (if any) is the caller's. */
 static md_status run_statements(md_runner *r, const md_file *f, const char *action,
-				const md_prepared *p, md_error *err)
+				const md_prepared *p, int in_tx, md_error *err)
 {
 	size_t i;
 	unsigned k = 0;
@@ -421,6 +431,14 @@ static md_status run_statements(md_runner *r, const md_file *f, const char *acti
 		rc = run_statement(r, p, ps, tag, err);
 		if (rc != MD_OK)
 			return rc;
+		/* a statement must not end (or open) the transaction migdeck
+		 * runs it in: what comes after would not be atomic */
+		if ((PQtransactionStatus(r->db->conn) == PQTRANS_INTRANS) != (in_tx != 0))
+			return md_error_set(err, MD_ERR_INVALID, p->path, ps->st.line, ps->st.col,
+					    in_tx ? "this statement ended the transaction migdeck runs "
+						    "the migration in; transaction control belongs to migdeck"
+						  : "this statement opened a transaction in a file that "
+						    "runs outside one");
 		emit(r, MD_RUN_STATEMENT_DONE, f, action, k, (unsigned)p->nsend, tag, now_ms() - t0, 0,
 		     NULL);
 		k++;
@@ -433,6 +451,13 @@ static md_status exec_simple(md_runner *r, const char *sql, md_error *err)
 	return md_db_exec(r->db, sql, err);
 }
 
+/* The end of a transaction: ROLLBACK in a dry run, else a COMMIT that must
+ * really commit. */
+static md_status end_tx(md_runner *r, md_error *err)
+{
+	return r->dry_run ? exec_simple(r, "ROLLBACK", err) : md_db_commit(r->db, err);
+}
+
 /* BEGIN and the run's timeouts, in one round trip. */
 static md_status begin_tx(md_runner *r, md_error *err)
 {
@@ -440,12 +465,15 @@ static md_status begin_tx(md_runner *r, md_error *err)
 	char *qlt = NULL, *qst = NULL, *sql = NULL;
 	md_status rc;
 
+	int open = PQtransactionStatus(r->db->conn) == PQTRANS_INTRANS;
+
 	if ((!lt || !strcmp(lt, "0")) && (!st || !strcmp(st, "0")))
-		return exec_simple(r, "BEGIN", err);
+		return open ? MD_OK : exec_simple(r, "BEGIN", err);
 	qlt = md_db_literal(r->db, lt ? lt : "0");
 	qst = md_db_literal(r->db, st ? st : "0");
-	if (!qlt || !qst || asprintf(&sql, "BEGIN; SET LOCAL lock_timeout = %s; "
-				     "SET LOCAL statement_timeout = %s", qlt, qst) < 0) {
+	if (!qlt || !qst || asprintf(&sql, "%sSET LOCAL lock_timeout = %s; "
+				     "SET LOCAL statement_timeout = %s", open ? "" : "BEGIN; ", qlt,
+				     qst) < 0) {
 		sql = NULL;
 		rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
 	} else {
@@ -505,8 +533,8 @@ static const char *git_commit(md_runner *r);
 /* The history row and the event of f (kind "versioned", "repeatable" or
  * "baseline"; action "apply" or "baseline"), written in one statement. */
 static md_status record(md_runner *r, const md_file *f, const char *kind, const char *action,
-			const char *text, long long ms, int success, const char *detail,
-			md_error *err)
+			const char *text, const char *checksum, long long ms, int success,
+			const char *detail, md_error *err)
 {
 	md_apply_record rec;
 	md_event ev;
@@ -515,7 +543,7 @@ static md_status record(md_runner *r, const md_file *f, const char *kind, const 
 	rec.version = version_key(f);
 	rec.description = f->description;
 	rec.script = f->name;
-	rec.checksum = f->checksum;
+	rec.checksum = checksum;
 	rec.kind = kind;
 	rec.applied_sql = text;
 	rec.git_commit = git_commit(r);
@@ -535,7 +563,8 @@ static md_status record(md_runner *r, const md_file *f, const char *kind, const 
 static md_status record_apply(md_runner *r, const md_file *f, const md_prepared *p, long long ms,
 			      int success, md_error *err)
 {
-	return record(r, f, md_kind_name(f->kind), "apply", p->text, ms, success, NULL, err);
+	return record(r, f, md_kind_name(f->kind), "apply", p->text, p->checksum, ms, success, NULL,
+		      err);
 }
 
 /* ---- moving files ---------------------------------------------------------------- */
@@ -634,10 +663,6 @@ static md_status apply_autocommit(md_runner *r, const md_file *f, md_prepared *p
 	md_status rc;
 	char warn[1024];
 
-	if (r->in_tx)
-		return md_error_set(err, MD_ERR_INVALID, p->path, 0, 0,
-				    "cannot run inside the one transaction of [run] transaction = all: "
-				    "its statements cannot run in a transaction block");
 	if (r->dry_run) {
 		snprintf(warn, sizeof(warn),
 			 "%s: %zu statement%s that cannot run in a transaction: not run in a dry run",
@@ -645,18 +670,22 @@ static md_status apply_autocommit(md_runner *r, const md_file *f, md_prepared *p
 		emit(r, MD_RUN_WARNING, f, "apply", 0, 0, warn, 0, 0, NULL);
 		return MD_OK;
 	}
+	if (r->in_tx)
+		return md_error_set(err, MD_ERR_INVALID, p->path, 0, 0,
+				    "cannot run inside the one transaction of [run] transaction = all: "
+				    "its statements cannot run in a transaction block");
 	snprintf(warn, sizeof(warn),
 		 "%s runs outside a transaction (%s): if a statement fails, the ones before it "
 		 "stay done",
 		 p->path, p->autocommit ? "it cannot run in one" : "[run] transaction = none");
 	emit(r, MD_RUN_WARNING, f, "apply", 0, 0, warn, 0, 0, NULL);
-	rc = run_statements(r, f, "apply", p, err);
+	rc = run_statements(r, f, "apply", p, 0, err);
 	if (rc != MD_OK) {
 		md_error ignore;
 		/* partial work may remain: record a failed row so status says so */
 		if (exec_simple(r, "BEGIN", &ignore) == MD_OK &&
 		    record_apply(r, f, p, now_ms() - t0, 0, &ignore) == MD_OK)
-			exec_simple(r, "COMMIT", &ignore);
+			md_db_commit(r->db, &ignore);
 		rollback_quietly(r);
 		return rc;
 	}
@@ -666,7 +695,7 @@ static md_status apply_autocommit(md_runner *r, const md_file *f, md_prepared *p
 		rollback_quietly(r);
 		return rc;
 	}
-	return exec_simple(r, "COMMIT", err);
+	return md_db_commit(r->db, err);
 }
 
 md_status md_run_apply(md_runner *r, const md_file *f, md_error *err)
@@ -706,14 +735,14 @@ md_status md_run_apply_prepared(md_runner *r, const md_file *f, md_prepared *p, 
 	for (attempt = 0;; attempt++) {
 		rc = r->in_tx ? exec_simple(r, "SAVEPOINT migdeck_migration", err) : begin_tx(r, err);
 		if (rc == MD_OK)
-			rc = run_statements(r, f, "apply", p, err);
+			rc = run_statements(r, f, "apply", p, 1, err);
 		if (rc == MD_OK)
 			rc = record_apply(r, f, p, now_ms() - t0, 1, err);
 		if (rc == MD_OK) {
 			if (r->in_tx)
 				rc = exec_simple(r, "RELEASE SAVEPOINT migdeck_migration", err);
 			else
-				rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+				rc = end_tx(r, err);
 		}
 		if (rc == MD_OK)
 			break;
@@ -736,6 +765,8 @@ md_status md_run_apply_prepared(md_runner *r, const md_file *f, md_prepared *p, 
 			md_error_clear(err);
 			continue;
 		}
+		if (!err->file[0]) /* the COMMIT itself failed (a deferred constraint) */
+			snprintf(err->file, sizeof(err->file), "%s", p->path);
 		record_failure(r, f, "apply", err, now_ms() - t0);
 		emit(r, MD_RUN_FAILED, f, "apply", 0, 0, NULL, 0, 0, err);
 		md_prepared_free(p);
@@ -786,8 +817,28 @@ md_status md_runner_commit_all(md_runner *r, const md_file *const *applied, size
 	if (!r->in_tx)
 		return MD_OK;
 	r->in_tx = 0;
-	rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
-	if (rc != MD_OK || r->dry_run)
+	rc = end_tx(r, err);
+	if (rc != MD_OK) {
+		/* the whole run is undone: say so in the event table too */
+		char text[2600], msg[sizeof(err->msg)];
+		md_event ev;
+		md_error ignore;
+
+		rollback_quietly(r);
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		snprintf(err->msg, sizeof(err->msg), "COMMIT of the whole run ([run] transaction = all): %.900s",
+			 msg);
+		md_error_format(err, text, sizeof(text));
+		memset(&ev, 0, sizeof(ev));
+		ev.action = "failure";
+		ev.outcome = "failed";
+		ev.error = text;
+		ev.detail = "apply";
+		ev.git_commit = git_commit(r);
+		md_history_event(r->db, r->cfg, &ev, &ignore);
+		return rc;
+	}
+	if (r->dry_run)
 		return rc;
 	for (i = 0; i < n; i++) {
 		if (md_move_file(r, applied[i], MD_FOLDER_APPLIED, err) != MD_OK) {
@@ -833,13 +884,13 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 			 "the ones before it stay done",
 			 p->path);
 		emit(r, MD_RUN_WARNING, rb, "rollback", 0, 0, warn, 0, 0, NULL);
-		rc = run_statements(r, rb, "rollback", p, err);
+		rc = run_statements(r, rb, "rollback", p, 0, err);
 		if (rc == MD_OK)
 			rc = exec_simple(r, "BEGIN", err);
 	} else {
 		rc = begin_tx(r, err);
 		if (rc == MD_OK)
-			rc = run_statements(r, rb, "rollback", p, err);
+			rc = run_statements(r, rb, "rollback", p, 1, err);
 	}
 	if (rc == MD_OK)
 		rc = md_history_record_rollback(r->db, r->cfg, version_key(forward), err);
@@ -854,7 +905,7 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 		rc = md_history_event(r->db, r->cfg, &ev, err);
 	}
 	if (rc == MD_OK)
-		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+		rc = end_tx(r, err);
 	md_prepared_free(p);
 	if (rc != MD_OK) {
 		rollback_quietly(r);
@@ -895,10 +946,10 @@ md_status md_run_baseline(md_runner *r, const md_file *const *files, size_t n, m
 	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
 		return rc;
 	for (i = 0; i < n && rc == MD_OK; i++)
-		rc = record(r, files[i], "baseline", "baseline", NULL, 0, 1,
+		rc = record(r, files[i], "baseline", "baseline", NULL, files[i]->checksum, 0, 1,
 			    "recorded as applied without running it", err);
 	if (rc == MD_OK)
-		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+		rc = end_tx(r, err);
 	if (rc != MD_OK) {
 		rollback_quietly(r);
 		return rc;
@@ -926,7 +977,7 @@ md_status md_run_delete_failed(md_runner *r, long long *n, md_error *err)
 		rc = repair_event(r, NULL, NULL, detail, err);
 	}
 	if (rc == MD_OK)
-		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+		rc = end_tx(r, err);
 	if (rc != MD_OK)
 		rollback_quietly(r);
 	return rc;
@@ -946,13 +997,13 @@ md_status md_run_realign(md_runner *r, const md_file *f, md_error *err)
 		md_prepared_free(p);
 		return rc;
 	}
-	rc = md_history_set_checksum(r->db, r->cfg, version_key(f), f->checksum, p ? p->text : NULL,
-				     err);
+	rc = md_history_set_checksum(r->db, r->cfg, version_key(f), p ? p->checksum : f->checksum,
+				     p ? p->text : NULL, err);
 	md_prepared_free(p);
 	if (rc == MD_OK)
 		rc = repair_event(r, version_key(f), f->name, "recorded checksum set to the file's", err);
 	if (rc == MD_OK)
-		rc = exec_simple(r, r->dry_run ? "ROLLBACK" : "COMMIT", err);
+		rc = end_tx(r, err);
 	if (rc != MD_OK)
 		rollback_quietly(r);
 	return rc;

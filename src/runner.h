@@ -36,6 +36,7 @@ typedef struct md_prepared {
 	int autocommit;      /* every statement sent must run outside a transaction */
 	int wrapped;         /* the file wraps itself in BEGIN ... COMMIT */
 	char *text;          /* all statements sent, joined by "\n" (history) */
+	char checksum[41];   /* of the bytes read here: what runs is what is recorded */
 } md_prepared;
 
 /* Read, split and check a migration file for a server of server_version:

@@ -1088,6 +1088,10 @@ int md_sql_render(md_sql *out, const md_script *s, const md_stmt *stmt, md_place
 		}
 		if (b[tok.start] == '\\' && n == 2 && (b[tok.start + 1] == ';' || b[tok.start + 1] == ':')) {
 			/* psql's "\;" and "\:" send the character alone */
+			if (b[tok.start + 1] == ';' && !out->multi) {
+				out->multi = 1;
+				out->multi_at = tok.start;
+			}
 			if (sql_piece(out, &cap, b, tok.start + 1, b + tok.start + 1, 1, 0) < 0)
 				goto nomem;
 			continue;

@@ -158,6 +158,8 @@ typedef struct md_sql {
 	size_t len;
 	md_sql_piece *pieces;
 	size_t npieces;
+	int multi;           /* psql's "\;" joined several statements into one */
+	size_t multi_at;     /* the source offset of the first "\;" */
 } md_sql;
 
 /* Render the text psql would send for stmt: its ${name} placeholders

@@ -110,7 +110,8 @@ static void load(md_sumcache *c)
 		c->old[c->nold++] = e;
 	}
 	fclose(f);
-	qsort(c->old, c->nold, sizeof(*c->old), by_name);
+	if (c->nold > 1)
+		qsort(c->old, c->nold, sizeof(*c->old), by_name);
 }
 
 md_sumcache *md_sumcache_open(const char *dir)

@@ -20,7 +20,9 @@ md_status md_read_file(const char *path, char **out, size_t *len, md_error *err)
 	f = fopen(path, "rb");
 	if (!f)
 		return md_error_set(err, MD_ERR_IO, path, 0, 0, "cannot open: %s", strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fileno(f), &st) != 0)
+		st.st_size = 0; /* size unknown: the buffer grows as it reads */
+	else if (S_ISDIR(st.st_mode)) {
 		fclose(f);
 		return md_error_set(err, MD_ERR_IO, path, 0, 0, "is a directory");
 	}

@@ -97,7 +97,9 @@ static int session_open(cli *c, session *s, int writer)
 		if ((rc = md_db_lock(s->db, c->cfg->history_schema, c->cfg->history_table, c->wait,
 				     &err)) != MD_OK)
 			goto fail;
-		if ((rc = md_history_ensure(s->db, c->cfg, &err)) != MD_OK)
+		/* a dry run changes nothing: migrate --dry-run creates the
+		 * bookkeeping inside its own transaction (cmd_migrate) */
+		if (!c->dry_run && (rc = md_history_ensure(s->db, c->cfg, &err)) != MD_OK)
 			goto fail;
 	}
 	job.cfg = c->cfg;
@@ -648,6 +650,11 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		    MD_OK) {
 			cli_print_error(&err);
 			problems++;
+		} else if (prepared[i]->autocommit && c->cfg->transaction == MD_TX_ALL && !c->dry_run) {
+			fprintf(stderr, "migdeck: %s: cannot run inside the one transaction of [run] "
+				"transaction = all (its statements cannot run in a transaction block)\n",
+				prepared[i]->path);
+			problems++;
 		}
 	}
 	if (problems) {
@@ -659,7 +666,8 @@ int cmd_migrate(cli *c, int argc, char **argv)
 
 	rc = EXIT_OK;
 	if (c->dry_run || c->cfg->transaction == MD_TX_ALL) {
-		if (md_runner_begin_all(&s.run, &err) != MD_OK) {
+		if (md_runner_begin_all(&s.run, &err) != MD_OK ||
+		    (c->dry_run && md_history_ensure(s.db, c->cfg, &err) != MD_OK)) {
 			cli_print_error(&err);
 			rc = EXIT_FAILED;
 			goto done;
@@ -691,7 +699,7 @@ int cmd_migrate(cli *c, int argc, char **argv)
 	if (rc != EXIT_OK && undone)
 		fprintf(stderr, "Migrations stopped: 0 applied, 1 failed, %zu undone with it "
 			"([run] transaction = all), %zu not run, %zu total\n",
-			undone, n - undone - 1, total);
+			undone, n > undone ? n - undone - 1 : 0, total);
 	else if (rc != EXIT_OK)
 		fprintf(stderr, "Migrations stopped: %zu applied, 1 failed, %zu not run, %zu total\n",
 			applied, n - applied - 1, total);

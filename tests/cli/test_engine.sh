@@ -1000,5 +1000,51 @@ run -d "dbname=$DB user=md_password_user password=Wrong-pw-17" status
 expect_rc 5 "wrong password in the conninfo: exit 5"
 expect_no_fgrep "$ERR" "Wrong-pw-17" "wrong password in the conninfo: not printed"
 
+# ---- a migration cannot end migdeck's transaction --------------------------------
+newdb txhole
+newws ws_txhole
+printf 'CREATE TABLE hole (id int);\nSELECT 1 \\; ROLLBACK;\n' >pending/20240101_hole.sql
+printf 'DROP TABLE hole;\n' >pending/20240101_rollback_hole.sql
+m migrate
+expect_rc 3 "psql \\; in a migration: refused"
+expect_fgrep "$ERR" "pending/20240101_hole.sql:2:10:" "psql \\;: names file:line:col"
+expect_eq "$(has_table hole)" "f" "psql \\;: nothing ran"
+expect_eq "$(lsf pending)" "20240101_hole.sql 20240101_rollback_hole.sql " "psql \\;: the file stays in pending/"
+
+# ---- --dry-run changes nothing, even the bookkeeping; a CONCURRENTLY file is reported
+newdb dryfresh
+newws ws_dryfresh
+printf 'CREATE TABLE dry_t (a int);\n' >pending/001_t.sql
+printf 'CREATE INDEX CONCURRENTLY dry_i ON dry_t (a);\n' >pending/002_i.sql
+m migrate --dry-run
+expect_rc 0 "dry run with a non-transactional file"
+expect_fgrep "$ERR" "not run in a dry run" "dry run: the CONCURRENTLY file is reported, not run"
+expect_eq "$(has_table schema_versions)" "f" "dry run: no history table left behind"
+expect_eq "$(has_table dry_t)" "f" "dry run: nothing applied"
+expect_eq "$(lsf pending)" "001_t.sql 002_i.sql " "dry run: nothing moved"
+
+# ---- transaction = all refuses a non-transactional file before anything runs -----
+newdb allconc
+newws ws_allconc
+printf 'CREATE TABLE allc_t (a int);\n' >pending/001_t.sql
+printf 'CREATE INDEX CONCURRENTLY allc_i ON allc_t (a);\n' >pending/002_i.sql
+m -o run.transaction=all migrate
+expect_rc 3 "transaction = all with a CONCURRENTLY file: refused"
+expect_fgrep "$ERR" "transaction = all" "transaction = all: says why"
+expect_eq "$(has_table allc_t)" "f" "transaction = all: nothing ran"
+
+# ---- transaction = all: a failing COMMIT (deferred constraint) undoes and is recorded
+newdb allcommit
+newws ws_allcommit
+printf 'CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE c (pid int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n' >pending/001_t.sql
+printf 'INSERT INTO c VALUES (42);\n' >pending/002_bad.sql
+m -o run.transaction=all migrate
+expect_rc 1 "transaction = all, failing COMMIT: exit 1"
+expect_fgrep "$ERR" "COMMIT of the whole run" "failing COMMIT: says so"
+expect_no_fgrep "$ERR" "18446744073709551615" "failing COMMIT: counts stay sane"
+expect_no_fgrep "$OUT" "Applied:" "failing COMMIT: nothing reported applied"
+expect_eq "$(has_table p)" "f" "failing COMMIT: everything undone"
+expect_eq "$(q "SELECT count(*) FROM schema_versions_events WHERE action = 'failure'")" "1" "failing COMMIT: one failure event"
+
 echo "test_engine.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
