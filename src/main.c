@@ -72,7 +72,10 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-30s %s\n", commands[i].usage, commands[i].help);
+		if (strlen(commands[i].usage) <= 30)
+			fprintf(out, "  %-30s %s\n", commands[i].usage, commands[i].help);
+		else
+			fprintf(out, "  %s\n  %-30s %s\n", commands[i].usage, "", commands[i].help);
 	fprintf(out,
 		"\n"
 		"Options (before or after the command):\n"
