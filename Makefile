@@ -16,7 +16,7 @@ CC      ?= gcc
 BUILD   ?= build
 PREFIX  ?= /usr/local
 
-PKGS       := ncursesw libpq libgit2
+PKGS       := ncursesw libpq libgit2 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
