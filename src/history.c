@@ -691,18 +691,26 @@ static md_status change(md_db *db, const md_config *cfg, const char *fmt_sql, in
 #define SQL_SET_CHECKSUM \
 	"UPDATE %s SET checksum = $2, applied_sql = COALESCE($3, applied_sql) WHERE version = $1"
 
+/* An UPDATE of the row of version params[0]: a version the table does not
+ * have is MD_ERR_INVALID. */
+static md_status change_version(md_db *db, const md_config *cfg, const char *fmt_sql,
+				int nparams, const char *const *params, md_error *err)
+{
+	long long n = 0;
+	md_status rc = change(db, cfg, fmt_sql, nparams, params, &n, err);
+
+	if (rc == MD_OK && n == 0)
+		rc = md_error_set(err, MD_ERR_INVALID, NULL, 0, 0,
+				  "version %s is not in the history table", params[0]);
+	return rc;
+}
+
 md_status md_history_record_rollback(md_db *db, const md_config *cfg, const char *version,
 				     md_error *err)
 {
 	const char *params[1] = { version };
-	long long n = 0;
-	md_status rc;
 
-	rc = change(db, cfg, SQL_ROLLBACK, 1, params, &n, err);
-	if (rc == MD_OK && n == 0)
-		rc = md_error_set(err, MD_ERR_INVALID, NULL, 0, 0,
-				  "version %s is not in the history table", version);
-	return rc;
+	return change_version(db, cfg, SQL_ROLLBACK, 1, params, err);
 }
 
 md_status md_history_delete_failed(md_db *db, const md_config *cfg, long long *n, md_error *err)
@@ -720,14 +728,8 @@ md_status md_history_set_checksum(md_db *db, const md_config *cfg, const char *v
 				  const char *checksum, const char *applied_sql, md_error *err)
 {
 	const char *params[3] = { version, checksum, applied_sql };
-	long long n = 0;
-	md_status rc;
 
-	rc = change(db, cfg, SQL_SET_CHECKSUM, 3, params, &n, err);
-	if (rc == MD_OK && n == 0)
-		rc = md_error_set(err, MD_ERR_INVALID, NULL, 0, 0,
-				  "version %s is not in the history table", version);
-	return rc;
+	return change_version(db, cfg, SQL_SET_CHECKSUM, 3, params, err);
 }
 
 md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, md_error *err)
