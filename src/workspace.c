@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <git2.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,7 +467,21 @@ typedef struct scan {
 	char *buf;            /* file contents, reused for every file */
 	size_t bufcap;
 	md_sumcache *cache;   /* remembered checksums of the folder scanned */
+	md_sumcache *caches[3]; /* ... of every folder, until the hashing is done */
+	struct todo *todo;    /* files to read and hash once the folders are listed */
+	size_t ntodo, captodo;
 } scan;
+
+/* A file the checksum cache could not vouch for: read and hashed after the
+ * listing, by up to two threads (the reads are most of a scan). */
+typedef struct todo {
+	int rollback;         /* in ws->rollbacks, else ws->files */
+	size_t idx;
+	md_folder folder;
+	int err;              /* 0, an errno value, NOT_REGULAR or HASH_FAILED */
+	int have_st;
+	struct stat st;
+} todo;
 
 /* The name of a file as messages show it: "pending/x.sql". */
 static char *shown(const md_workspace *ws, md_folder folder, const char *name)
@@ -534,8 +549,8 @@ static md_status add_problem(scan *s, md_ws_problem_kind kind, md_folder folder,
  * one read (more only when the buffer fills up), one close; a short read
  * of a regular file is its end.  O_NONBLOCK: a file swapped for a FIFO
  * meanwhile cannot hang the scan. */
-static int read_file(scan *s, int dfd, const char *name, size_t *len, struct stat *st,
-		     int *have_st)
+static int read_file(char **bufp, size_t *capp, int dfd, const char *name, size_t *len,
+		     struct stat *st, int *have_st)
 {
 	size_t n = 0;
 	int fd, e;
@@ -551,19 +566,19 @@ static int read_file(scan *s, int dfd, const char *name, size_t *len, struct sta
 		ssize_t got;
 		size_t want;
 
-		if (s->bufcap - n < 2) {
-			size_t nc = s->bufcap ? s->bufcap * 2 : 65536;
-			char *p = realloc(s->buf, nc);
+		if (*capp - n < 2) {
+			size_t nc = *capp ? *capp * 2 : 65536;
+			char *p = realloc(*bufp, nc);
 
 			if (!p) {
 				close(fd);
 				return ENOMEM;
 			}
-			s->buf = p;
-			s->bufcap = nc;
+			*bufp = p;
+			*capp = nc;
 		}
-		want = s->bufcap - n - 1;
-		got = read(fd, s->buf + n, want);
+		want = *capp - n - 1;
+		got = read(fd, *bufp + n, want);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -591,11 +606,11 @@ static md_status add_file(scan *s, int dfd, md_folder folder, const char *name, 
 			  int is_reg, const parsed *p)
 {
 	md_workspace *ws = s->ws;
-	size_t dlen = strlen(ws->dirs[folder]), len, i;
+	size_t dlen = strlen(ws->dirs[folder]), i;
 	md_file f;
 	struct stat st;
 	char *q;
-	int e, have_st;
+	int have_st;
 	md_status rc;
 
 	memset(&f, 0, sizeof(f));
@@ -634,29 +649,28 @@ static md_status add_file(scan *s, int dfd, md_folder folder, const char *name, 
 			goto keep;
 		}
 	}
-	e = is_reg ? read_file(s, dfd, name, &len, s->cache ? &st : NULL, &have_st) : NOT_REGULAR;
-	if (e == ENOMEM) {
+	if (!is_reg) {
+		rc = add_problem(s, MD_WS_UNREADABLE, folder, name, "cannot read: %s",
+				 "not a regular file");
+		if (rc) {
+			file_free(&f);
+			return rc;
+		}
+		goto keep;
+	}
+	/* read and hashed after the listing (hash_todo) */
+	if (grow((void **)&s->todo, &s->captodo, s->ntodo, sizeof(*s->todo))) {
 		file_free(&f);
 		return nomem(s);
 	}
-	if (e) {
-		rc = add_problem(s, MD_WS_UNREADABLE, folder, name, "cannot read: %s",
-				 e == NOT_REGULAR ? "not a regular file" : strerror(e));
-		if (rc) {
-			file_free(&f);
-			return rc;
-		}
-	} else {
-		f.size = (long long)len;
-		len = crlf_to_lf(s->buf, len);
-		rc = blob_hex(s->buf, len, f.checksum, f.path, s->err);
-		if (rc) {
-			file_free(&f);
-			return rc;
-		}
-		if (have_st)
-			md_sumcache_put(s->cache, name, &st, f.checksum);
-	}
+	memset(&s->todo[s->ntodo], 0, sizeof(*s->todo));
+	s->todo[s->ntodo].rollback = f.kind == MD_KIND_ROLLBACK;
+	s->todo[s->ntodo].idx = f.kind == MD_KIND_ROLLBACK ? ws->nrollbacks : ws->nfiles;
+	s->todo[s->ntodo].folder = folder;
+	s->todo[s->ntodo].have_st = have_st;
+	if (have_st)
+		s->todo[s->ntodo].st = st;
+	s->ntodo++;
 
 keep:
 
@@ -674,6 +688,103 @@ keep:
 		ws->files[ws->nfiles++] = f;
 	}
 	return MD_OK;
+}
+
+#define HASH_FAILED (-2)
+
+typedef struct worker {
+	scan *s;
+	size_t from, step;    /* todo items from, from + step, ... */
+	char *buf;
+	size_t cap;
+	int nomem;
+} worker;
+
+static md_file *todo_file(scan *s, const todo *t)
+{
+	return t->rollback ? &s->ws->rollbacks[t->idx] : &s->ws->files[t->idx];
+}
+
+/* Read and hash every step-th todo item: only the worker's own buffer and
+ * its own items are written. */
+static void *hash_worker(void *arg)
+{
+	worker *w = arg;
+	scan *s = w->s;
+	size_t i;
+
+	for (i = w->from; i < s->ntodo; i += w->step) {
+		todo *t = &s->todo[i];
+		md_file *f = todo_file(s, t);
+		size_t len = 0;
+		git_oid oid;
+
+		t->err = read_file(&w->buf, &w->cap, AT_FDCWD, f->path, &len,
+				   s->caches[t->folder] ? &t->st : NULL, &t->have_st);
+		if (t->err == ENOMEM) {
+			w->nomem = 1;
+			continue;
+		}
+		if (t->err)
+			continue;
+		f->size = (long long)len;
+		len = crlf_to_lf(w->buf, len);
+		if (git_odb_hash(&oid, len ? w->buf : "", len, GIT_OBJECT_BLOB) < 0) {
+			t->err = HASH_FAILED;
+			continue;
+		}
+		git_oid_tostr(f->checksum, sizeof(f->checksum), &oid);
+	}
+	return NULL;
+}
+
+/* Hash the todo files (two threads when there are many and two CPUs), then,
+ * in order, report the unreadable ones and remember the checksums. */
+static md_status hash_todo(scan *s)
+{
+	worker w[2];
+	pthread_t th;
+	int threads = 1, k;
+	size_t i;
+	md_status rc = MD_OK;
+
+	memset(w, 0, sizeof(w));
+	if (s->ntodo >= 64 && sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		threads = 2;
+	for (k = 0; k < threads; k++) {
+		w[k].s = s;
+		w[k].from = (size_t)k;
+		w[k].step = (size_t)threads;
+	}
+	if (threads == 2 && pthread_create(&th, NULL, hash_worker, &w[1]) != 0)
+		w[1].step = 0; /* no thread: this one does it all */
+	if (threads == 2 && w[1].step == 0) {
+		w[0].step = 1;
+		threads = 1;
+	}
+	hash_worker(&w[0]);
+	if (threads == 2)
+		pthread_join(th, NULL);
+	for (k = 0; k < 2; k++)
+		free(w[k].buf);
+	if (w[0].nomem || w[1].nomem)
+		return nomem(s);
+	for (i = 0; i < s->ntodo && rc == MD_OK; i++) {
+		todo *t = &s->todo[i];
+		md_file *f = todo_file(s, t);
+
+		if (t->err == HASH_FAILED) {
+			const git_error *e = git_error_last();
+			rc = md_error_set(s->err, MD_ERR_IO, f->path, 0, 0, "cannot hash: %s",
+					  e && e->message ? e->message : "libgit2 failed");
+		} else if (t->err) {
+			rc = add_problem(s, MD_WS_UNREADABLE, t->folder, f->name, "cannot read: %s",
+					 t->err == NOT_REGULAR ? "not a regular file" : strerror(t->err));
+		} else if (t->have_st) {
+			md_sumcache_put(s->caches[t->folder], f->name, &t->st, f->checksum);
+		}
+	}
+	return rc;
 }
 
 /* Documentation that may sit beside migrations without being a problem. */
@@ -753,7 +864,7 @@ static md_status scan_dir(scan *s, md_folder folder)
 		if (rc)
 			break;
 	}
-	md_sumcache_close(s->cache);
+	s->caches[folder] = s->cache; /* closed once the files are hashed */
 	s->cache = NULL;
 	closedir(d);
 	return rc;
@@ -1080,6 +1191,11 @@ md_status md_workspace_scan(md_workspace **out, const md_config *cfg, md_error *
 		if (!skip)
 			rc = scan_dir(&s, (md_folder)f);
 	}
+	if (rc == MD_OK)
+		rc = hash_todo(&s);
+	for (f = 0; f < 3; f++)
+		md_sumcache_close(s.caches[f]);
+	free(s.todo);
 	git_libgit2_shutdown();
 	free(s.buf);
 

@@ -1019,6 +1019,45 @@ static void test_checksum_cache(void **state)
 	assert_string_equal(file_named(f->ws, "001_a.sql")->checksum, two);
 }
 
+/* Many files: read and hashed by two threads; every checksum is its own
+ * file's, and an unreadable one among them is reported once. */
+static void test_checksum_many_files(void **state)
+{
+	fx *f = *state;
+	char rel[64], text[128], want[41], link[PATH_MAX * 2];
+	md_error err;
+	int i;
+
+	setenv("MIGDECK_NO_CACHE", "1", 1);
+	for (i = 1; i <= 300; i++) {
+		snprintf(rel, sizeof(rel), "pending/%03d_m%d.sql", i, i);
+		snprintf(text, sizeof(text), i % 3 ? "CREATE TABLE t%d (a int);\n" : "SELECT %d;\r\n", i);
+		put(f, rel, text);
+	}
+	snprintf(link, sizeof(link), "%s/pending/301_gone.sql", f->dir);
+	assert_int_equal(symlink("nowhere.sql", link), 0);
+	scan_ok(f);
+	unsetenv("MIGDECK_NO_CACHE");
+	assert_int_equal(f->ws->nfiles, 301);
+	for (i = 1; i <= 300; i++) {
+		char name[64], lf[128];
+		const md_file *m;
+		snprintf(name, sizeof(name), "%03d_m%d.sql", i, i);
+		snprintf(text, sizeof(text), i % 3 ? "CREATE TABLE t%d (a int);\n" : "SELECT %d;\r\n", i);
+		snprintf(lf, sizeof(lf), i % 3 ? "CREATE TABLE t%d (a int);\n" : "SELECT %d;\n", i);
+		m = file_named(f->ws, name);
+		assert_non_null(m);
+		assert_int_equal(md_checksum(lf, strlen(lf), want, &err), MD_OK);
+		if (strcmp(m->checksum, want) != 0)
+			fail_msg("%s: checksum %s, want %s", name, m->checksum, want);
+		assert_int_equal(m->size, (long long)strlen(text));
+	}
+	assert_int_equal(file_named(f->ws, "301_gone.sql")->size, -1);
+	expect_problem(f, MD_WS_UNREADABLE, "pending/301_gone.sql: cannot read: No such file or directory",
+		       "pending/301_gone.sql");
+	assert_int_equal(f->ws->nproblems, 1);
+}
+
 static void test_checksum_large_file(void **state)
 {
 	fx *f = *state;
@@ -1350,6 +1389,7 @@ int main(void)
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test_setup_teardown(test_checksum_of_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checksum_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checksum_many_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checksum_large_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_find_timestamped_and_numbered, setup, teardown),
