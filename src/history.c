@@ -537,21 +537,32 @@ out:
 	return MD_OK;
 }
 
+/* Run fmt_sql, whose one %s is the quoted history table, with parameters;
+ * *res as md_db_query. */
+static md_status on_history(md_db *db, const md_config *cfg, const char *fmt_sql, int nparams,
+			    const char *const *params, PGresult **res, md_error *err)
+{
+	hnames nm;
+	md_status rc;
+
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc)
+		return rc;
+	rc = run(db, res, sqlf(fmt_sql, nm.history), nparams, params, err);
+	names_free(&nm);
+	return rc;
+}
+
 md_status md_history_applied_sql(md_db *db, const md_config *cfg, const char *version,
 				 char **out, md_error *err)
 {
 	const char *params[1] = { version };
 	PGresult *res;
-	hnames nm;
 	md_status rc;
 
 	*out = NULL;
-	rc = names_init(&nm, db, cfg, 0, err);
-	if (rc)
-		return rc;
-	rc = run(db, &res, sqlf("SELECT applied_sql FROM %s WHERE version = $1", nm.history), 1,
-		 params, err);
-	names_free(&nm);
+	rc = on_history(db, cfg, "SELECT applied_sql FROM %s WHERE version = $1", 1, params, &res,
+			err);
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
@@ -670,14 +681,9 @@ static md_status change(md_db *db, const md_config *cfg, const char *fmt_sql, in
 			const char *const *params, long long *n, md_error *err)
 {
 	PGresult *res;
-	hnames nm;
 	md_status rc;
 
-	rc = names_init(&nm, db, cfg, 0, err);
-	if (rc)
-		return rc;
-	rc = run(db, &res, sqlf(fmt_sql, nm.history), nparams, params, err);
-	names_free(&nm);
+	rc = on_history(db, cfg, fmt_sql, nparams, params, &res, err);
 	if (rc)
 		return rc;
 	*n = strtoll(PQcmdTuples(res), NULL, 10);

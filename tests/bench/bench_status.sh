@@ -25,38 +25,10 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-if [ -z "${MIGDECK_TEST_TMPDIR:-}" ] || [ -z "${PGHOST:-}" ]; then
-	exec sh "$root/tests/pg_harness.sh" sh "$here/bench_status.sh" "$@"
-fi
-
 me=bench_status
 N=${BENCH_FILES:-10000}
 RUNS=${BENCH_RUNS:-5}
-BIN=${MIGDECK_BIN:-}
-if [ -z "$BIN" ]; then
-	for b in "$root/build/migdeck" "$root/migdeck"; do
-		[ -x "$b" ] && { BIN=$b; break; }
-	done
-fi
-if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
-	echo "$me: no migdeck binary (make, or set MIGDECK_BIN)" >&2
-	exit 2
-fi
-case "$BIN" in /*) ;; *) BIN="$(pwd)/$BIN" ;; esac # the runs cd into workspaces
-# the server's own psql: a psql on PATH may be a wrapper script whose
-# start-up (tens of ms) would blur the figures
-PSQL="${MIGDECK_TEST_PGBIN:-}/psql"
-[ -x "$PSQL" ] || PSQL=psql
-
-for v in $(env | sed -n 's/^\(MIGDECK_[A-Z_]*\)=.*/\1/p'); do
-	case "$v" in MIGDECK_BIN | MIGDECK_TEST_*) ;; *) unset "$v" ;; esac
-done
-
-W=$(mktemp -d "$MIGDECK_TEST_TMPDIR/bench_status.XXXXXX") || exit 1
-# migdeck's checksum cache lives with the run, not in the user's home
-XDG_CACHE_HOME="$W/cache"
-export XDG_CACHE_HOME
-trap 'rm -rf "$W"' EXIT
+. "$here/common.shlib"
 
 # count DIR: the .sql files in DIR
 count() {
