@@ -1,0 +1,2 @@
+-- Undo 20240115_create_ticket_comments.sql.
+DROP TABLE ticket_comments;

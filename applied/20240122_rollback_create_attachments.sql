@@ -1,0 +1,3 @@
+-- Undo 20240122_create_attachments.sql (the stored objects are left to the
+-- storage lifecycle rules).
+DROP TABLE attachments;

@@ -1,2 +1,0 @@
--- Undo 20240218_create_comments.sql.
-DROP TABLE comments;

@@ -1,0 +1,2 @@
+-- Undo 20240219_create_escalations.sql.
+DROP TABLE escalations;

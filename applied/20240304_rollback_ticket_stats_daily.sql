@@ -1,0 +1,2 @@
+-- Undo 20240304_ticket_stats_daily.sql.
+DROP MATERIALIZED VIEW ticket_stats_daily;
