@@ -1,0 +1,104 @@
+/* deck.h - the engine's model for a front end that stays open (the
+ * console): the workspace, its git states, the history, the plan and the
+ * state of the database, kept fresh by a worker thread of its own.
+ *
+ * The front end never waits on the database: the worker scans the folders,
+ * connects (retrying while the server is down, reconnecting after a loss),
+ * loads the history and polls the lock and the sessions waiting on locks
+ * every couple of seconds.  Each result is published as a new picture; the
+ * front end takes the newest with md_deck_take() on its own thread and reads
+ * it without locks until it takes the next one.
+ *
+ * Nothing here includes curses, and the front end calls nothing of libpq or
+ * libgit2: this is its one door to both. */
+#ifndef MIGDECK_DECK_H
+#define MIGDECK_DECK_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+#include "history.h"
+#include "monitor.h"
+#include "plan.h"
+#include "vcs.h"
+#include "workspace.h"
+
+typedef enum md_deck_conn {
+	MD_DECK_CONNECTING = 0, /* the first attempt is under way */
+	MD_DECK_UP,             /* connected */
+	MD_DECK_DOWN,           /* cannot connect: error says why; retrying */
+	MD_DECK_LOST            /* was connected, the connection broke; retrying */
+} md_deck_conn;
+
+/* What the database pane shows: one poll's worth. */
+typedef struct md_deck_db {
+	md_deck_conn conn;
+	char *target;           /* the connection as shown, password masked */
+	char *server;           /* "15.18" (the server's server_version) */
+	char *database;
+	char *user;
+	char *error;            /* why it is down or lost, or why the last poll
+	                           failed; NULL when all is well */
+	double since;           /* when conn last changed (epoch seconds) */
+	double checked;         /* when the last poll answered */
+	double retry_at;        /* DOWN/LOST: when the next attempt is due */
+	int reconnects;         /* connections made after a loss or failure */
+	char *lock_holder;      /* "pid N (user@host, app, since T)"; NULL: free */
+	md_waiter *waiters;     /* sessions waiting on a lock right now */
+	size_t nwaiters;
+} md_deck_db;
+
+/* One consistent picture of the files and the history. */
+typedef struct md_deck_data {
+	md_workspace *ws;       /* NULL when the folders could not be scanned */
+	char *scan_error;       /* why, or NULL */
+	unsigned char *git;     /* md_git_state of ws->files[i], then of
+	                           ws->rollbacks[i] (index nfiles + i) */
+	md_history *hist;       /* NULL until the history is loaded */
+	int history_loaded;     /* states in plan are from the database */
+	char *history_error;    /* the history could not be read, or NULL */
+	md_plan *plan;          /* the files against hist (or against nothing
+	                           before it is loaded: look at history_loaded) */
+	double loaded_at;       /* epoch seconds */
+	struct md_deck_ws *wref; /* internal: ws and git, shared by reference */
+} md_deck_data;
+
+typedef struct md_deck md_deck;
+
+typedef struct md_deck_opts {
+	double poll_seconds;    /* lock and waiters poll (default 2) */
+	double retry_seconds;   /* reconnect attempts (default 5) */
+} md_deck_opts;
+
+/* Start the worker; it loads at once.  cfg must outlive the deck. */
+md_status md_deck_open(md_deck **out, const md_config *cfg, const md_deck_opts *opts,
+		       md_error *err);
+/* Stop the worker and free everything (NULL accepted).  Returns 0, or -1
+ * when the worker did not stop within 2 s (stuck in a connection attempt):
+ * then it is left running, nothing is freed, and the caller, which is
+ * exiting, must not free the config either (_exit is the way out). */
+int md_deck_close(md_deck *d);
+
+/* Take what the worker published since the last call: returns a bit set,
+ * 1 = new data (md_deck_data changed), 2 = new database state. */
+int md_deck_take(md_deck *d);
+/* The pictures taken last (never NULL after md_deck_open; data->ws may be
+ * NULL before the first scan). */
+const md_deck_data *md_deck_current(const md_deck *d);
+const md_deck_db *md_deck_db_state(const md_deck *d);
+
+/* Ask for a full reload: rescan the folders, reload the history. */
+void md_deck_refresh(md_deck *d);
+/* A reload is asked for or under way (the first load counts). */
+int md_deck_busy(md_deck *d);
+/* Wait until not busy or timeout_s passed; returns !busy. */
+int md_deck_wait_idle(md_deck *d, double timeout_s);
+
+/* The git state of a file of the current data (MD_GIT_UNKNOWN if none). */
+md_git_state md_deck_git_state(const md_deck_data *data, const md_file *f);
+
+/* Seconds since the epoch (wall clock, fractional). */
+double md_deck_now(void);
+
+#endif

@@ -1,0 +1,273 @@
+#!/bin/sh
+# Scripted screens of the console (tests/ui/*.keys, see tests/ui/README.md)
+# plus the console's errors: a bad [keys] setting, a bad key script, no
+# terminal.  Runs inside tests/pg_harness.sh (needs MIGDECK_BIN and PG*).
+#
+# MIGDECK_UI_UPDATE=1 writes the screens into tests/ui/expected/ instead of
+# comparing (then read the diff before committing).
+set -u
+BIN=${MIGDECK_BIN:?set MIGDECK_BIN to the migdeck binary}
+if [ "${MIGDECK_VALGRIND:-}" = 1 ]; then
+	BIN="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 $BIN"
+fi
+root=$(cd "$(dirname "$0")/../.." && pwd)
+UI=$root/tests/ui
+# a socket path of fixed length (the screens cut long lines at the same
+# column whatever TMPDIR is): a symlink to the harness's socket folder
+T=$(mktemp -d /tmp/mdui.XXXXXX)
+bgpids=""
+cleanup() {
+	for p in $bgpids; do kill "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+ln -s "$PGHOST" "$T/s"
+SOCK=$T/s
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# ---- the fixture: every state mark in one workspace --------------------------------
+# 001 archived; 002 drifted (cosmetic); 003 drifted (real); 004 out of order
+# (a late file); 005 applied, its file gone; 006 rolled back; 007 applied;
+# 008 failed (run outside a transaction); 009 pending (CREATE INDEX CONCURRENTLY); 010 misplaced (moved
+# into applied/ by hand).  Git: applied files committed, edits modified,
+# the late file and the moved one untracked.
+FIX=$T/fixture
+FIXDB="host=$SOCK port=$PGPORT dbname=ui_fixture"
+mkdir -p "$FIX/applied"
+cp -R "$UI/fixture/pending" "$UI/fixture/archive" "$FIX/"
+(
+	set -e
+	cd "$FIX"
+	git init -q .
+	git config user.name "migdeck tests"
+	git config user.email "tests@migdeck.invalid"
+	git add -A
+	git commit -q -m "fixture"
+	q -c "CREATE DATABASE ui_fixture"
+	q -d ui_fixture -f archive/consolidated_schema.sql
+	$BIN -q -d "$FIXDB" migrate --to 007 >/dev/null
+	# outside a transaction a failure leaves a failed row
+	$BIN -q -d "$FIXDB" -o run.transaction=none migrate --to 008 >/dev/null 2>&1 && exit 1
+	$BIN -q -y -d "$FIXDB" rollback --version 006 >/dev/null
+	git add -A
+	git commit -q -m "applied"
+	rm applied/005_add_status.sql applied/005_rollback_add_status.sql
+	printf 'UPDATE orders SET total = 0 WHERE total IS NULL;\n' > pending/004_late_fix.sql
+	printf -- '-- reviewed\n' >> applied/002_add_email.sql
+	sed 's/DEFAULT 0/DEFAULT 1/' applied/003_create_orders.sql > x && mv x applied/003_create_orders.sql
+	mv pending/010_order_totals.sql pending/010_rollback_order_totals.sql applied/
+) || { bad "fixture setup failed"; echo "$pass passed, $fail failed"; exit 1; }
+ok
+
+# an empty workspace on an empty database
+EMPTY=$T/empty
+mkdir -p "$EMPTY"
+q -c "CREATE DATABASE ui_empty"
+EMPTYDB="host=$SOCK port=$PGPORT dbname=ui_empty"
+
+# Replace what changes from run to run.
+normalize() {
+	sed -E -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([+-][0-9]{2}(:?[0-9]{2})?)?/YYYY-MM-DD hh:mm/g' \
+		-e 's/[0-9]{2}:[0-9]{2}:[0-9]{2}/hh:mm:ss/g' \
+		-e 's/[0-9]+ ms/N ms/g' \
+		-e 's/pid [0-9]+/pid N/g' \
+		-e 's/waits [0-9]+ s/waits N s/g' \
+		-e 's/PostgreSQL [0-9]+[.][0-9]+/PostgreSQL NN.N/g' \
+		-e "s#port=$PGPORT#port=PPPPP#g" \
+		-e "s#$T/#/tmp/mdui.XXXXXX/#g" \
+		-e 's/migdeck [0-9]+[.][0-9]+[.][0-9]+/migdeck V.V.V/g' |
+		# a pid or a wait has as many digits as it has: where one shows,
+		# the padding between its text and the pane's right border varies
+		sed -E -e '/pid N|waits N s/ s/ +│$/ │/'
+}
+
+# ---- the lock scenario's sessions ---------------------------------------------------
+# one session holds migdeck's lock and an ACCESS EXCLUSIVE lock on orders,
+# a second waits for orders behind it
+start_lock_sessions() {
+	PGAPPNAME=holder psql -X -q -d ui_fixture -c "SELECT pg_advisory_lock(1835624292, hashtext('\"public\".\"schema_versions\"'))" \
+		-c "BEGIN" -c "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
+	bgpids="$bgpids $!"
+	i=0
+	until [ "$(psql -X -A -t -d ui_fixture -c "SELECT count(*) FROM pg_locks WHERE relation = 'orders'::regclass AND granted")" -ge 1 ] || [ $i -ge 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	PGAPPNAME=waiter psql -X -q -d ui_fixture -c "SELECT count(*) FROM orders" >/dev/null 2>&1 &
+	bgpids="$bgpids $!"
+	i=0
+	until [ "$(psql -X -A -t -d ui_fixture -c "SELECT count(*) FROM pg_locks WHERE NOT granted")" -ge 1 ] || [ $i -ge 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+stop_lock_sessions() {
+	psql -X -q -d ui_fixture -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ('holder', 'waiter')" >/dev/null
+	for p in $bgpids; do wait "$p" 2>/dev/null; done
+	bgpids=""
+}
+
+# ---- the scenarios -------------------------------------------------------------------
+for keys in "$UI"/*.keys; do
+	name=$(basename "$keys" .keys)
+	setup=$(sed -n 's/^# setup: *//p' "$keys" | head -1)
+	size=$(sed -n 's/^# size: *//p' "$keys" | head -1)
+	envs=$(sed -n 's/^# env: *//p' "$keys" | head -1)
+	cols=${size%x*}
+	rows=${size#*x}
+	out=$T/out.$name
+	mkdir -p "$out"
+	case "$setup" in
+	fixture | locks) dir=$FIX conn=$FIXDB ;;
+	down) dir=$FIX conn="host=$T/nowhere port=5 dbname=ui_fixture connect_timeout=2" ;;
+	empty) dir=$EMPTY conn=$EMPTYDB ;;
+	*) bad "$name: unknown setup '$setup'"; continue ;;
+	esac
+	[ "$setup" = locks ] && start_lock_sessions
+	# shellcheck disable=SC2086 # envs is a list of NAME=value words
+	(cd "$dir" && env LANG=C.UTF-8 LC_ALL= TERM=xterm-256color COLUMNS="$cols" LINES="$rows" \
+		TZ=UTC MIGDECK_DUMP_DIR="$out" $envs $BIN -d "$conn" console --keys "$keys") \
+		>"$out.stdout" 2>"$out.stderr"
+	rc=$?
+	[ "$setup" = locks ] && stop_lock_sessions
+	if [ $rc -ne 0 ]; then
+		bad "$name: console exit $rc"
+		sed 's/^/  | /' "$out.stderr"
+		continue
+	fi
+	saved=$(grep -c '^:save-display' "$keys")
+	got=$(ls "$out" | wc -l)
+	if [ "$saved" -eq "$got" ]; then ok; else bad "$name: $got screens saved, want $saved"; fi
+	for f in "$out"/*; do
+		screen=$(basename "$f")
+		normalize < "$f" > "$f.norm"
+		if [ "${MIGDECK_UI_UPDATE:-0}" = 1 ]; then
+			mkdir -p "$UI/expected"
+			cp "$f.norm" "$UI/expected/$name.$screen"
+			ok
+		elif [ ! -f "$UI/expected/$name.$screen" ]; then
+			bad "$name: no expected screen tests/ui/expected/$name.$screen"
+			sed 's/^/  | /' "$f.norm"
+		elif diff -u "$UI/expected/$name.$screen" "$f.norm" > "$f.diff"; then
+			ok
+		else
+			bad "$name: screen $screen differs"
+			sed 's/^/  | /' "$f.diff"
+		fi
+	done
+done
+
+# ---- the console follows changes ------------------------------------------------------
+# waits until the file $1 exists (at most 30 s)
+wait_file() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -e "$1" ]
+}
+
+# the connection is killed under the console: it says so, reconnects and
+# says that too
+R=$T/reconnect
+mkdir -p "$R"
+printf ':save-display up\n:wait-db lost 30\n:save-display lost\n:wait-db up 30\n:save-display again\nq\n' > "$T/reconnect.keys"
+(cd "$FIX" && exec env LANG=C.UTF-8 TERM=xterm-256color COLUMNS=120 LINES=30 MIGDECK_DUMP_DIR="$R" \
+	$BIN -d "$FIXDB" console --keys "$T/reconnect.keys") >"$R.out" 2>"$R.err" &
+cpid=$!
+if wait_file "$R/up"; then
+	psql -X -q -A -t -d ui_fixture -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'migdeck:%:console'" >/dev/null
+fi
+wait $cpid
+rc=$?
+[ $rc -eq 0 ] && ok || { bad "reconnect: console exit $rc"; cat "$R.err"; }
+grep -q 'State     connected since' "$R/up" 2>/dev/null && ok || bad "reconnect: not connected at first"
+grep -q 'State     CONNECTION LOST at' "$R/lost" 2>/dev/null && ok || { bad "reconnect: the loss is not shown"; cat "$R/lost"; }
+grep -q '| LOST' "$R/lost" 2>/dev/null && ok || bad "reconnect: the title does not say LOST"
+grep -q 'connected again since .* (reconnected 1 time)' "$R/again" 2>/dev/null && ok || { bad "reconnect: the reconnection is not shown"; cat "$R/again"; }
+grep -q '│>. 004 late fix' "$R/again" 2>/dev/null && grep -q '✗ 008 require email' "$R/again" && ok || bad "reconnect: states not reloaded"
+
+# r rereads the folders: a file added while the console runs shows after r
+F=$T/refresh
+mkdir -p "$F"
+printf ':save-display before\n:wait-file go 30\nr\n:save-display after\nq\n' > "$T/refresh.keys"
+(cd "$FIX" && exec env LANG=C.UTF-8 TERM=xterm-256color COLUMNS=120 LINES=30 MIGDECK_DUMP_DIR="$F" \
+	$BIN -d "$FIXDB" console --keys "$T/refresh.keys") >"$F.out" 2>"$F.err" &
+cpid=$!
+if wait_file "$F/before"; then
+	printf 'ALTER TABLE orders ADD COLUMN shipped_at timestamptz;\n' > "$FIX/pending/011_add_shipped_at.sql"
+	: > "$F/go"
+fi
+wait $cpid
+rc=$?
+rm -f "$FIX/pending/011_add_shipped_at.sql"
+[ $rc -eq 0 ] && ok || { bad "refresh: console exit $rc"; cat "$F.err"; }
+if [ ! -f "$F/before" ]; then
+	bad "refresh: no screen before r"
+elif grep -q '011 add shipped at' "$F/before"; then
+	bad "refresh: the new file shows before r"
+else
+	ok
+fi
+grep -q '○ 011 add shipped at .*pending *?' "$F/after" 2>/dev/null && ok || { bad "refresh: the new file does not show after r"; cat "$F/after"; }
+grep -q 'Pending (5)' "$F/after" 2>/dev/null && ok || bad "refresh: count not updated"
+
+# ---- errors ----------------------------------------------------------------------------
+cd "$T" || exit 1
+
+# a bad [keys] setting: file:line:col, exit 2, before any screen
+printf '[keys]\ndown = j <Dwn>\n' > bad.ini
+printf 'q\n' > q.keys
+$BIN -c bad.ini -d "$FIXDB" console --keys q.keys >out 2>err
+rc=$?
+[ $rc -eq 2 ] && ok || bad "bad [keys] key: exit $rc, want 2"
+grep -q 'bad.ini:2:10: \[keys\] down: not a key' err && ok || { bad "bad [keys] key message"; cat err; }
+
+printf '[keys]\ndwon = x\n' > bad2.ini
+$BIN -c bad2.ini -d "$FIXDB" console --keys q.keys >out 2>err
+rc=$?
+[ $rc -eq 2 ] && ok || bad "unknown action: exit $rc, want 2"
+grep -q "bad2.ini:2:1: \[keys\] unknown action 'dwon'" err && ok || { bad "unknown action message"; cat err; }
+
+# a rebinding works: x moves down, j no longer does
+printf '[workspace]\npending = %s/pending\napplied = %s/applied\narchive = %s/archive\n[keys]\ndown = x\n' \
+	"$FIX" "$FIX" "$FIX" > good.ini
+printf 'x\n:save-display a\nj\n:save-display b\nq\n' > rebind.keys
+(cd "$FIX" && env LANG=C.UTF-8 TERM=xterm-256color COLUMNS=120 LINES=30 MIGDECK_DUMP_DIR="$T" \
+	$BIN -c "$T/good.ini" -d "$FIXDB" console --keys "$T/rebind.keys") >out 2>err
+rc=$?
+[ $rc -eq 0 ] && ok || { bad "rebinding: exit $rc"; cat err; }
+grep -q '^│>. 006' a && ok || { bad "x did not move down"; cat a; }
+grep -q '^│>. 006' b && ok || { bad "j still moves after down = x"; cat b; }
+grep -q 'j: no action' b && ok || bad "unbound j not reported"
+
+# a bad key script: file:line:col, exit 2
+printf 'j\n<Dwn>\n' > bad.keys
+$BIN -d "$FIXDB" console --keys bad.keys >out 2>err
+rc=$?
+[ $rc -eq 2 ] && ok || bad "bad key script: exit $rc, want 2"
+grep -q "bad.keys:2:1: not a key: '<Dwn>'" err && ok || { bad "bad key script message"; cat err; }
+printf ':frobnicate\n' > bad2.keys
+$BIN -d "$FIXDB" console --keys bad2.keys >out 2>err
+[ $? -eq 2 ] && grep -q 'bad2.keys:1:1: not a script command' err && ok || { bad "bad script command"; cat err; }
+
+# no terminal and no key script: the console says so (exit 5); no command
+# and no terminal: the usage (exit 2)
+$BIN -d "$FIXDB" console </dev/null >out 2>err
+rc=$?
+[ $rc -eq 5 ] && grep -q 'the console needs a terminal' err && ok || { bad "console without a terminal: exit $rc"; cat err; }
+$BIN -d "$FIXDB" </dev/null >out 2>err
+rc=$?
+[ $rc -eq 2 ] && grep -q '^usage: migdeck' err && ok || { bad "no command without a terminal: exit $rc"; cat err; }
+
+# the console changed nothing: the history and the folders as the fixture left them
+n=$(psql -X -A -t -d ui_fixture -c "SELECT count(*) FROM schema_versions")
+[ "$n" -eq 6 ] && ok || bad "history rows: $n, want 6"
+(cd "$FIX" && git status --porcelain) > st
+grep -q '^ M applied/002_add_email.sql' st && grep -q '^?? pending/004_late_fix.sql' st && ok || { bad "git state changed"; cat st; }
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

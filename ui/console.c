@@ -1,0 +1,1761 @@
+/* console.c - the console: layout, panes, keys, key scripts and screen
+ * dumps (see console.h).
+ *
+ * One state machine: the main loop takes what the engine's worker published
+ * (src/deck.h), draws when something changed, and turns each key into one
+ * action of ui/actions.h.  Handlers change state and never draw; drawing
+ * reads state and never changes it.  The help screen is a panel over the
+ * panes.  With a key script (MIGDECK_KEYS or --keys) the keys come from the
+ * file, each after loading has finished, and `:save-display NAME` writes the
+ * screen as plain text: no terminal is needed, so CI runs the real program. */
+#define _XOPEN_SOURCE_EXTENDED 1
+#include "console.h"
+
+#include "deck.h"
+#include "draw.h"
+#include "keys.h"
+#include "preview.h"
+#include "version.h"
+
+#include <curses.h>
+#include <errno.h>
+#include <langinfo.h>
+#include <limits.h>
+#include <locale.h>
+#include <panel.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#define MIN_COLS 60
+#define MIN_ROWS 15
+#define WIDE_COLS 100
+
+enum pane { P_PENDING = 0, P_APPLIED, P_ARCHIVE, P_PREVIEW, P_DB, P_N };
+
+static const char *const pane_names[P_N] = { "Pending", "Applied", "Archive", "Preview",
+					     "Database" };
+
+typedef struct row {
+	const md_plan_item *it;   /* NULL for a rollback-only row (never listed) */
+	const md_file *file;      /* it->file, or NULL for a missing file */
+} row;
+
+typedef struct list {
+	row *rows;
+	size_t n, sel, top;
+	char *sel_key;            /* the selected file's name, kept across reloads */
+} list;
+
+typedef struct rect {
+	int y, x, h, w;
+} rect;
+
+/* A key script event. */
+typedef enum ev_kind {
+	EV_KEY, EV_DUMP, EV_RESIZE, EV_CLICK, EV_SLEEP, EV_WAIT_DB, EV_WAIT_FILE
+} ev_kind;
+typedef struct script_ev {
+	ev_kind kind;
+	int key, a, b;
+	char *arg;
+	unsigned line;
+} script_ev;
+
+typedef struct ui {
+	const md_config *cfg;
+	md_deck *deck;
+	const md_deck_data *data;
+	const md_deck_db *db;
+	list lists[3];
+	int focus, last_folder;
+	int maximized, help, help_top, help_lines, db_lines;
+	int show_pair;
+	size_t db_top;
+	/* search */
+	int searching;
+	char input[256];
+	char query[256];
+	/* preview */
+	ui_preview pv;
+	char *pv_key;             /* path previewed, or "" */
+	size_t pv_top;
+	char pv_title[512];
+	char pv_head[512];
+	/* screen */
+	int too_small, wide;
+	WINDOW *win[P_N], *title, *tabs, *status, *helpw;
+	PANEL *pan[P_N], *title_p, *tabs_p, *status_p, *help_p;
+	rect rc[P_N];
+	int tab_x[P_N + 1];
+	char msg[512];
+	int dirty;
+	/* script and profile */
+	script_ev *evs;
+	size_t nevs;
+	const char *dump_dir;
+	const char *profile;
+	double t0, first_frame_ms;
+	double *key_ms;
+	size_t nkey_ms, cap_key_ms;
+	int quit;
+} ui;
+
+static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t curses_on;
+
+/* ---- terminal restore --------------------------------------------------------- */
+
+static void restore_terminal(void)
+{
+	if (curses_on) {
+		curses_on = 0;
+		endwin();
+	}
+}
+
+static void on_quit_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void on_crash(int sig)
+{
+	static const char msg[] = "migdeck: the console crashed; the terminal was restored\n";
+
+	restore_terminal();
+	if (write(2, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to do */
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	static const int crash[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_quit_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_crash;
+	for (i = 0; i < sizeof(crash) / sizeof(crash[0]); i++)
+		sigaction(crash[i], &sa, NULL);
+	atexit(restore_terminal);
+}
+
+/* ---- rows ------------------------------------------------------------------------ */
+
+static const md_plan_item *row_item(const ui *u, int pane)
+{
+	const list *l = &u->lists[pane];
+
+	return l->n ? l->rows[l->sel].it : NULL;
+}
+
+static const char *item_key(const md_plan_item *it)
+{
+	if (it->file)
+		return it->file->name;
+	return it->row && it->row->script ? it->row->script : it->row ? it->row->version : "";
+}
+
+static void remember_sel(list *l)
+{
+	free(l->sel_key);
+	l->sel_key = l->n && l->rows[l->sel].it ? strdup(item_key(l->rows[l->sel].it)) : NULL;
+}
+
+/* Rebuild the three lists from the current plan, keeping each selection. */
+static void rebuild_lists(ui *u)
+{
+	const md_plan *plan = u->data->plan;
+	size_t i;
+	int p;
+
+	for (p = 0; p < 3; p++) {
+		list *l = &u->lists[p];
+
+		free(l->rows);
+		l->rows = NULL;
+		l->n = 0;
+		if (plan && plan->n && !(l->rows = calloc(plan->n, sizeof(row))))
+			return;
+	}
+	for (i = 0; plan && i < plan->n; i++) {
+		const md_plan_item *it = &plan->items[i];
+		int pane = it->file ? (int)it->file->folder : P_APPLIED;
+		list *l = &u->lists[pane];
+
+		l->rows[l->n].it = it;
+		l->rows[l->n].file = it->file;
+		l->n++;
+	}
+	for (p = 0; p < 3; p++) {
+		list *l = &u->lists[p];
+
+		if (l->sel_key) {
+			for (i = 0; i < l->n; i++)
+				if (!strcmp(item_key(l->rows[i].it), l->sel_key))
+					break;
+			if (i < l->n)
+				l->sel = i;
+		}
+		if (l->sel >= l->n)
+			l->sel = l->n ? l->n - 1 : 0;
+	}
+}
+
+/* ---- marks ------------------------------------------------------------------------ */
+
+typedef struct mark {
+	const char *u, *a;  /* Unicode, ASCII */
+	const char *word;
+	ui_role role;
+} mark;
+
+enum {
+	M_APPLIED = 0, M_PENDING, M_DRIFT_COSMETIC, M_DRIFT, M_MISSING, M_MISPLACED, M_FAILED,
+	M_ROLLED_BACK, M_OUT_OF_ORDER, M_ARCHIVED, M_CHANGED, M_UNKNOWN, M_NMARKS
+};
+
+static const mark marks[M_NMARKS] = {
+	{ "✓", "+", "applied", R_OK },
+	{ "○", "o", "pending", R_PENDING },
+	{ "≈", "~", "drifted (cosmetic)", R_WARN },
+	{ "≠", "!", "drifted", R_BAD },
+	{ "∅", "?", "missing file", R_BAD },
+	{ "⇄", "m", "misplaced", R_WARN },
+	{ "✗", "x", "failed", R_BAD },
+	{ "↺", "r", "rolled back", R_PENDING },
+	{ "↯", "^", "out of order", R_WARN },
+	{ "▪", "#", "archived", R_DIM },
+	{ "↻", "*", "changed (runs again)", R_WARN },
+	{ "…", ".", "not known yet", R_DIM },
+};
+
+static int item_mark(const ui *u, const md_plan_item *it)
+{
+	if (!u->data->history_loaded && it->state != MD_STATE_ARCHIVED)
+		return M_UNKNOWN;
+	if (it->state == MD_STATE_FAILED)
+		return M_FAILED;
+	if (it->state == MD_STATE_MISSING_FILE)
+		return M_MISSING;
+	if (it->flags & MD_PLAN_DRIFT)
+		return (it->flags & MD_PLAN_DRIFT_COSMETIC) ? M_DRIFT_COSMETIC : M_DRIFT;
+	if (it->flags & MD_PLAN_MISPLACED)
+		return M_MISPLACED;
+	if (it->flags & MD_PLAN_OUT_OF_ORDER)
+		return M_OUT_OF_ORDER;
+	if (it->flags & MD_PLAN_REPEATABLE_CHANGED)
+		return M_CHANGED;
+	switch (it->state) {
+	case MD_STATE_APPLIED: return M_APPLIED;
+	case MD_STATE_ROLLED_BACK: return M_ROLLED_BACK;
+	case MD_STATE_ARCHIVED: return M_ARCHIVED;
+	default: return M_PENDING;
+	}
+}
+
+/* The state in words: "applied, drifted, misplaced". */
+static void item_words(const ui *u, const md_plan_item *it, char *out, size_t sz)
+{
+	int m = item_mark(u, it);
+
+	if (m == M_UNKNOWN) {
+		snprintf(out, sz, "%s", u->db->conn == MD_DECK_CONNECTING ? "loading" : "unknown");
+		return;
+	}
+	snprintf(out, sz, "%s", md_state_name(it->state));
+	if (it->flags & MD_PLAN_DRIFT)
+		snprintf(out + strlen(out), sz - strlen(out), ", %s",
+			 (it->flags & MD_PLAN_DRIFT_COSMETIC) ? "drifted (cosmetic)" : "drifted");
+	if (it->flags & MD_PLAN_MISPLACED)
+		snprintf(out + strlen(out), sz - strlen(out), ", misplaced");
+	if (it->flags & MD_PLAN_OUT_OF_ORDER)
+		snprintf(out + strlen(out), sz - strlen(out), ", out of order");
+	if (it->flags & MD_PLAN_REPEATABLE_CHANGED)
+		snprintf(out + strlen(out), sz - strlen(out), ", changed");
+}
+
+static const struct git_mark {
+	md_git_state st;
+	const char *mark, *word;
+} git_marks[] = {
+	{ MD_GIT_COMMITTED, "=", "committed" },  { MD_GIT_MODIFIED, "M", "modified" },
+	{ MD_GIT_ADDED, "A", "added, not committed" }, { MD_GIT_UNTRACKED, "?", "untracked" },
+	{ MD_GIT_IGNORED, "I", "ignored" },      { MD_GIT_NONE, "-", "not in a git repository" },
+	{ MD_GIT_UNKNOWN, " ", "not known" },
+};
+
+static const struct git_mark *git_mark_of(md_git_state s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(git_marks) / sizeof(git_marks[0]) - 1; i++)
+		if (git_marks[i].st == s)
+			return &git_marks[i];
+	return &git_marks[sizeof(git_marks) / sizeof(git_marks[0]) - 1];
+}
+
+/* ---- preview -------------------------------------------------------------------- */
+
+static const md_plan_item *preview_item(const ui *u)
+{
+	return row_item(u, u->last_folder);
+}
+
+/* Load the file the preview should show, if it changed (force: reread). */
+static void sync_preview(ui *u, int force)
+{
+	const md_plan_item *it = preview_item(u);
+	const md_file *f = it ? it->file : NULL;
+	const char *path = "";
+
+	u->pv_head[0] = '\0';
+	if (f) {
+		const md_file *shown = u->show_pair ? f->pair : f;
+
+		if (shown)
+			path = shown->path;
+		snprintf(u->pv_title, sizeof(u->pv_title), "Preview: %s%s",
+			 shown ? shown->name : f->name,
+			 u->show_pair ? (shown ? " (rollback)" : " (no rollback)") : "");
+	} else {
+		snprintf(u->pv_title, sizeof(u->pv_title), "Preview");
+	}
+	if (!force && u->pv_key && !strcmp(u->pv_key, path))
+		return;
+	free(u->pv_key);
+	u->pv_key = strdup(path);
+	u->pv_top = 0;
+	ui_preview_clear(&u->pv);
+	if (*path)
+		ui_preview_load(&u->pv, path);
+}
+
+/* ---- layout -------------------------------------------------------------------- */
+
+static void free_windows(ui *u)
+{
+	int p;
+
+	for (p = 0; p < P_N; p++) {
+		if (u->pan[p])
+			del_panel(u->pan[p]);
+		if (u->win[p])
+			delwin(u->win[p]);
+		u->pan[p] = NULL;
+		u->win[p] = NULL;
+	}
+	if (u->title_p)
+		del_panel(u->title_p);
+	if (u->tabs_p)
+		del_panel(u->tabs_p);
+	if (u->status_p)
+		del_panel(u->status_p);
+	if (u->help_p)
+		del_panel(u->help_p);
+	if (u->title)
+		delwin(u->title);
+	if (u->tabs)
+		delwin(u->tabs);
+	if (u->status)
+		delwin(u->status);
+	if (u->helpw)
+		delwin(u->helpw);
+	u->title_p = u->tabs_p = u->status_p = u->help_p = NULL;
+	u->title = u->tabs = u->status = u->helpw = NULL;
+}
+
+static WINDOW *mkwin(rect r, PANEL **pan)
+{
+	WINDOW *w = newwin(r.h > 0 ? r.h : 1, r.w > 0 ? r.w : 1, r.y, r.x);
+
+	*pan = w ? new_panel(w) : NULL;
+	return w;
+}
+
+static void layout(ui *u)
+{
+	int rows = LINES, cols = COLS, p, body_y, body_h;
+	rect r;
+
+	free_windows(u);
+	erase();
+	wnoutrefresh(stdscr);
+	u->dirty = 1;
+	u->too_small = cols < MIN_COLS || rows < MIN_ROWS;
+	u->wide = cols >= WIDE_COLS;
+	r.y = rows - 1;
+	r.x = 0;
+	r.h = 1;
+	r.w = cols;
+	u->status = mkwin(r, &u->status_p);
+	if (u->status) {
+		keypad(u->status, TRUE);
+		wtimeout(u->status, 200);
+	}
+	if (u->too_small)
+		return;
+	r.y = 0;
+	u->title = mkwin(r, &u->title_p);
+	body_y = 1;
+	body_h = rows - 2;
+	if (!u->wide) {
+		r.y = 1;
+		u->tabs = mkwin(r, &u->tabs_p);
+		body_y = 2;
+		body_h = rows - 3;
+	}
+	if (u->wide && !u->maximized) {
+		int lw = cols * 9 / 20, h1, h2, hd;
+
+		if (lw < 44)
+			lw = 44;
+		if (lw > 80)
+			lw = 80;
+		h1 = body_h / 3;
+		h2 = body_h / 3;
+		u->rc[P_PENDING] = (rect){ body_y, 0, h1, lw };
+		u->rc[P_APPLIED] = (rect){ body_y + h1, 0, h2, lw };
+		u->rc[P_ARCHIVE] = (rect){ body_y + h1 + h2, 0, body_h - h1 - h2, lw };
+		hd = body_h * 2 / 5;
+		if (hd < 8)
+			hd = 8;
+		if (hd > body_h - 5)
+			hd = body_h - 5;
+		u->rc[P_PREVIEW] = (rect){ body_y, lw, body_h - hd, cols - lw };
+		u->rc[P_DB] = (rect){ body_y + body_h - hd, lw, hd, cols - lw };
+	} else {
+		for (p = 0; p < P_N; p++)
+			u->rc[p] = (rect){ body_y, 0, body_h, cols };
+	}
+	for (p = 0; p < P_N; p++)
+		u->win[p] = mkwin(u->rc[p], &u->pan[p]);
+	r = (rect){ body_y, 0, body_h, cols };
+	u->helpw = mkwin(r, &u->help_p);
+	u->dirty = 1;
+}
+
+/* Which panes show now. */
+static int pane_visible(const ui *u, int p)
+{
+	if (u->too_small)
+		return 0;
+	if (u->maximized)
+		return p == P_PREVIEW;
+	if (!u->wide)
+		return p == u->focus;
+	return 1;
+}
+
+/* ---- drawing ------------------------------------------------------------------- */
+
+static void draw_folder(ui *u, int p)
+{
+	WINDOW *w = u->win[p];
+	list *l = &u->lists[p];
+	int h, wd, rows, cw, vw = 0, sw, dw, avail, descw, y;
+	char title[128], words[128];
+	size_t i;
+
+	getmaxyx(w, h, wd);
+	werase(w);
+	snprintf(title, sizeof(title), "%s (%zu)", pane_names[p], l->n);
+	ui_box(w, title, u->focus == p);
+	rows = h - 2;
+	cw = wd - 2;
+	if (rows <= 0 || cw <= 0)
+		return;
+	if (!u->data->ws && p == P_PENDING && u->data->scan_error) {
+		ui_puts(w, 1, 1, u->data->scan_error, cw, R_BAD);
+		return;
+	}
+	if (!l->n) {
+		ui_puts(w, 1, 2, u->data->ws ? "(no migrations here)" : "(reading the folders...)",
+			cw - 1, R_DIM);
+		return;
+	}
+	if (l->sel < l->top)
+		l->top = l->sel;
+	if (l->sel >= l->top + (size_t)rows)
+		l->top = l->sel - (size_t)rows + 1;
+	for (i = l->top; i < l->n && i < l->top + (size_t)rows; i++) {
+		const md_plan_item *it = l->rows[i].it;
+		const char *v = it->file ? (it->file->version.text[0] ? it->file->version.text : "R")
+					 : (it->row ? it->row->version : "?");
+		int n = ui_width(v, strlen(v));
+
+		if (n > vw)
+			vw = n;
+	}
+	if (vw > 20)
+		vw = 20;
+	/* the description and the state in words share what is left: each as
+	 * wide as its widest shown when both fit, else the description keeps
+	 * at least half (the words need 36 columns in all to show) */
+	sw = dw = 0;
+	for (i = l->top; i < l->n && i < l->top + (size_t)rows; i++) {
+		const md_plan_item *it = l->rows[i].it;
+		const char *desc = it->file ? it->file->description
+					    : (it->row && it->row->description ? it->row->description : "");
+		int n = ui_width(desc, strlen(desc));
+
+		if (n > dw)
+			dw = n;
+		item_words(u, it, words, sizeof(words));
+		n = ui_width(words, strlen(words));
+		if (cw >= 36 && n > sw)
+			sw = n;
+	}
+	avail = cw - 3 - vw - 1 - 2 - (sw ? 1 : 0);
+	if (dw + sw > avail)
+		sw = avail - (dw < avail / 2 ? dw : avail / 2);
+	if (sw < 0)
+		sw = 0;
+	descw = avail - sw;
+	for (i = l->top, y = 1; i < l->n && y <= rows; i++, y++) {
+		const md_plan_item *it = l->rows[i].it;
+		int sel = i == l->sel, m = item_mark(u, it), x = 1;
+		ui_role base = sel ? (u->focus == p ? R_CURSOR : R_SELECTED) : R_NORMAL;
+		const char *v = it->file ? (it->file->version.text[0] ? it->file->version.text : "R")
+					 : (it->row ? it->row->version : "?");
+		const char *desc = it->file ? it->file->description
+					    : (it->row && it->row->description ? it->row->description : "");
+		const struct git_mark *g = git_mark_of(it->file ? md_deck_git_state(u->data, it->file)
+								: MD_GIT_UNKNOWN);
+
+		ui_fill(w, y, 1, wd - 1, base);
+		ui_puts(w, y, x, sel && u->focus == p ? ">" : " ", 1, base);
+		x += 1;
+		ui_puts(w, y, x, ui_unicode() ? marks[m].u : marks[m].a, 1,
+			base == R_NORMAL ? marks[m].role : base);
+		x += 2;
+		ui_puts(w, y, x, v, vw, base);
+		x += vw + 1;
+		if (descw > 0)
+			ui_puts(w, y, x, desc, descw, base);
+		x += descw > 0 ? descw + 1 : 0;
+		if (sw) {
+			item_words(u, it, words, sizeof(words));
+			ui_puts(w, y, x, words, sw, base == R_NORMAL ? marks[m].role : base);
+			x += sw + 1;
+		}
+		ui_puts(w, y, wd - 2, g->mark, 1,
+			base == R_NORMAL ? (g->st == MD_GIT_COMMITTED ? R_DIM : R_WARN) : base);
+	}
+}
+
+/* "2024-01-08 16:29" of "2024-01-08T16:29:06.1+00" (the server's text). */
+static void short_time(const char *ts, char *out, size_t sz)
+{
+	snprintf(out, sz, "%s", ts ? ts : "?");
+	if (strlen(out) > 10 && out[10] == 'T')
+		out[10] = ' ';
+}
+
+static void draw_preview(ui *u)
+{
+	WINDOW *w = u->win[P_PREVIEW];
+	const md_plan_item *it = preview_item(u);
+	int h, wd, rows, cw;
+	char line[1024];
+
+	getmaxyx(w, h, wd);
+	werase(w);
+	ui_box(w, u->pv_title, u->focus == P_PREVIEW);
+	rows = h - 3;
+	cw = wd - 2;
+	if (rows <= 0 || cw <= 0)
+		return;
+	if (!it) {
+		ui_puts(w, 1, 2, "(no file selected)", cw - 1, R_DIM);
+		return;
+	}
+	if (!it->file) {
+		char when[17];
+
+		short_time(it->row ? it->row->applied_at : NULL, when, sizeof(when));
+		snprintf(line, sizeof(line), "%s: applied %s by %s, and no folder has its file.",
+			 it->row && it->row->script ? it->row->script : "?", when,
+			 it->row && it->row->applied_by ? it->row->applied_by : "?");
+		ui_puts(w, 1, 1, line, cw, R_BAD);
+		ui_puts(w, 2, 1, "Restore it from git, or see `migdeck validate`.", cw, R_NORMAL);
+		return;
+	}
+	if (u->show_pair && !it->file->pair) {
+		snprintf(line, sizeof(line), "%s has no rollback file", it->file->name);
+		ui_puts(w, 1, 1, line, cw, R_WARN);
+		return;
+	}
+	if (u->pv.error[0]) {
+		ui_puts(w, 1, 1, u->pv.error, cw, R_BAD);
+	} else {
+		int n = snprintf(line, sizeof(line), "%zu lines, %u statement%s", u->pv.nlines,
+				 u->pv.nstmts, u->pv.nstmts == 1 ? "" : "s");
+
+		if (u->pv.nnotx)
+			n += snprintf(line + n, sizeof(line) - (size_t)n,
+				      ", %u cannot run in a transaction (N)", u->pv.nnotx);
+		if (u->pv.nmeta)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, ", %u meta-command%s (M)",
+				      u->pv.nmeta, u->pv.nmeta == 1 ? "" : "s");
+		if (u->pv.ntxctl)
+			snprintf(line + n, sizeof(line) - (size_t)n, ", %u transaction control (T)",
+				 u->pv.ntxctl);
+		ui_puts(w, 1, 1, line, cw,
+			(u->pv.nnotx || u->pv.nmeta) ? R_WARN : R_DIM);
+	}
+	if (u->pv_top + (size_t)rows > u->pv.nlines)
+		u->pv_top = u->pv.nlines > (size_t)rows ? u->pv.nlines - (size_t)rows : 0;
+	ui_preview_draw(&u->pv, w, 2, 1, rows, cw, u->pv_top);
+}
+
+static void fmt_time(double t, char *out, size_t sz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	localtime_r(&tt, &tm);
+	strftime(out, sz, "%H:%M:%S", &tm);
+}
+
+/* One line of the database pane from row *y (after skipping *skip lines
+ * scrolled away), wrapped at spaces and indented under its text. */
+static void db_wrap(WINDOW *w, const char *line, ui_role role, int cw, int rows, int *y,
+		    size_t *skip, int *count)
+{
+	const char *p = line;
+	int indent = 0, first = 1;
+
+	while (*p) {
+		int avail = cw - indent, used;
+		size_t len = strlen(p), cut = len;
+
+		if (ui_width(p, len) > avail) {
+			/* the last space that fits, else a hard cut */
+			size_t i, last_sp = 0;
+
+			for (i = 0; i < len && ui_width(p, i + 1) <= avail; i++)
+				if (p[i] == ' ')
+					last_sp = i;
+			cut = last_sp > 0 ? last_sp : (i > 0 ? i : 1);
+		}
+		(*count)++;
+		if (*skip)
+			(*skip)--;
+		else if (*y < rows) {
+			used = ui_put(w, 1 + *y, 1 + indent, p, cut, avail, role, 0);
+			(void)used;
+			(*y)++;
+		}
+		p += cut;
+		while (*p == ' ')
+			p++;
+		if (first) {
+			first = 0;
+			indent = 10;
+		}
+	}
+}
+
+/* The database pane's lines, drawn from db_top. */
+static void draw_db(ui *u)
+{
+	WINDOW *w = u->win[P_DB];
+	const md_deck_db *db = u->db;
+	const md_history *hist = u->data->hist;
+	int h, wd, rows, cw, y = 0;
+	char line[1400], t1[32], t2[32];
+	size_t skip = u->db_top, i;
+
+	getmaxyx(w, h, wd);
+	werase(w);
+	ui_box(w, "Database", u->focus == P_DB);
+	rows = h - 2;
+	cw = wd - 2;
+	u->db_lines = 0;
+	if (rows <= 0 || cw <= 0)
+		return;
+	/* long lines (an error, a waiting session) wrap under their text */
+#define DB_LINE(role, ...)                                                   \
+	do {                                                                   \
+		snprintf(line, sizeof(line), __VA_ARGS__);                     \
+		db_wrap(w, line, role, cw, rows, &y, &skip, &u->db_lines);     \
+	} while (0)
+#define DB_CUT(role, ...)                                                    \
+	do {                                                                   \
+		snprintf(line, sizeof(line), __VA_ARGS__);                     \
+		u->db_lines++;                                                 \
+		if (skip)                                                      \
+			skip--;                                                \
+		else if (y < rows)                                             \
+			ui_puts(w, 1 + y++, 1, line, cw, role);                \
+	} while (0)
+	DB_LINE(R_NORMAL, "Target    %s", db->target && *db->target ? db->target
+								 : "(libpq defaults and PG* variables)");
+	fmt_time(db->since, t1, sizeof(t1));
+	fmt_time(db->retry_at, t2, sizeof(t2));
+	switch (db->conn) {
+	case MD_DECK_CONNECTING:
+		DB_LINE(R_DIM, "State     connecting...");
+		break;
+	case MD_DECK_UP:
+		if (db->reconnects)
+			DB_LINE(R_WARN, "State     connected again since %s (reconnected %d time%s)", t1,
+				db->reconnects, db->reconnects == 1 ? "" : "s");
+		else
+			DB_LINE(R_OK, "State     connected since %s", t1);
+		break;
+	case MD_DECK_DOWN:
+		DB_LINE(R_BAD, "State     DOWN since %s, next try %s", t1, t2);
+		DB_LINE(R_BAD, "          %s", db->error ? db->error : "?");
+		break;
+	case MD_DECK_LOST:
+		DB_LINE(R_BAD, "State     CONNECTION LOST at %s, next try %s", t1, t2);
+		DB_LINE(R_BAD, "          %s", db->error ? db->error : "?");
+		break;
+	}
+	if (db->conn == MD_DECK_UP) {
+		char server[64];
+
+		snprintf(server, sizeof(server), "%s", db->server ? db->server : "?");
+		server[strcspn(server, " ")] = '\0';
+		DB_LINE(R_NORMAL, "Server    PostgreSQL %s, database %s, user %s", server,
+			db->database ? db->database : "?", db->user ? db->user : "?");
+		if (db->error)
+			DB_LINE(R_WARN, "Poll      %s", db->error);
+		if (db->lock_holder)
+			DB_LINE(R_WARN, "Lock      migdeck lock held by %s", db->lock_holder);
+		else
+			DB_LINE(R_NORMAL, "Lock      free (no migdeck runner)");
+		if (!db->nwaiters)
+			DB_LINE(R_NORMAL, "Waiting   no session waits on a lock");
+		else
+			DB_LINE(R_BAD, "Waiting   %zu session%s wait%s on locks:", db->nwaiters,
+				db->nwaiters == 1 ? "" : "s", db->nwaiters == 1 ? "s" : "");
+		for (i = 0; i < db->nwaiters; i++) {
+			const md_waiter *x = &db->waiters[i];
+
+			DB_LINE(R_WARN, "  pid %d (%s) waits %.0f s for %s on %s%s%s", x->pid, x->user,
+				x->wait_s, x->mode, x->object, *x->blockers ? ", blocked by pid " : "",
+				x->blockers);
+		}
+	}
+	if (u->data->history_error)
+		DB_LINE(R_BAD, "History   %s", u->data->history_error);
+	else if (hist && !hist->exists)
+		DB_LINE(R_DIM, "History   %s.%s does not exist yet (nothing applied)",
+			u->cfg->history_schema, u->cfg->history_table);
+	else if (hist) {
+		DB_LINE(R_NORMAL, "History   %s.%s, %zu row%s, latest first:", u->cfg->history_schema,
+			u->cfg->history_table, hist->n, hist->n == 1 ? "" : "s");
+		for (i = hist->n; i-- > 0;) {
+			const md_hist_row *r = &hist->rows[i];
+			char when[17];
+
+			short_time(r->applied_at, when, sizeof(when));
+			/* one line each, cut at the pane's edge */
+			DB_CUT(!r->success ? R_BAD : !r->is_active ? R_DIM : R_NORMAL,
+				"  %-10s %-11s %s  %s %6lld ms  %s", r->version ? r->version : "?",
+				!r->success ? "failed" : !r->is_active ? "rolled back" : "applied", when,
+				r->applied_by ? r->applied_by : "?", r->execution_ms,
+				r->description ? r->description : "");
+			if (y >= rows && u->db_lines > (int)u->db_top + rows)
+				break;
+		}
+	}
+	/* scrolled past the end (the list shrank, or G): show the last page */
+	if (u->db_top > 0 && (int)u->db_top > u->db_lines - rows) {
+		u->db_top = u->db_lines > rows ? (size_t)(u->db_lines - rows) : 0;
+		draw_db(u); /* once more, from the clamped line */
+		return;
+	}
+#undef DB_LINE
+#undef DB_CUT
+}
+
+static void draw_title(ui *u)
+{
+	const md_deck_db *db = u->db;
+	char line[512], right[128];
+	int cols = COLS, n;
+	const char *state = db->conn == MD_DECK_UP ? "connected"
+			    : db->conn == MD_DECK_CONNECTING ? "connecting"
+			    : db->conn == MD_DECK_DOWN ? "DOWN" : "LOST";
+
+	werase(u->title);
+	ui_fill(u->title, 0, 0, cols, R_TITLE);
+	snprintf(line, sizeof(line), " migdeck %s | %s | %s", MIGDECK_VERSION,
+		 db->database ? db->database : (db->target && *db->target ? db->target : "database"),
+		 state);
+	ui_puts(u->title, 0, 0, line, cols, R_TITLE);
+	snprintf(right, sizeof(right), "pending %zu  applied %zu  archive %zu ",
+		 u->lists[P_PENDING].n, u->lists[P_APPLIED].n, u->lists[P_ARCHIVE].n);
+	n = ui_width(right, strlen(right));
+	if (ui_width(line, strlen(line)) + n + 2 < cols)
+		ui_puts(u->title, 0, cols - n, right, n, R_TITLE);
+}
+
+static void draw_tabs(ui *u)
+{
+	int p, x = 0;
+	char t[64];
+
+	werase(u->tabs);
+	for (p = 0; p < P_N; p++) {
+		if (p < 3)
+			snprintf(t, sizeof(t), p == u->focus ? "[%s %zu]" : " %s %zu ", pane_names[p],
+				 u->lists[p].n);
+		else
+			snprintf(t, sizeof(t), p == u->focus ? "[%s]" : " %s ", pane_names[p]);
+		u->tab_x[p] = x;
+		x += ui_puts(u->tabs, 0, x, t, COLS - x, p == u->focus ? R_TAB_ACTIVE : R_TAB);
+		x += ui_puts(u->tabs, 0, x, " ", COLS - x, R_TAB);
+	}
+	u->tab_x[P_N] = x;
+}
+
+static void draw_status(ui *u)
+{
+	char line[512], keys[64], k1[64];
+	int a, n = 0, cols = COLS;
+
+	werase(u->status);
+	ui_fill(u->status, 0, 0, cols, R_STATUS);
+	if (u->searching) {
+		snprintf(line, sizeof(line), "/%s", u->input);
+		ui_puts(u->status, 0, 0, line, cols, R_STATUS);
+		return;
+	}
+	if (u->too_small) {
+		ui_puts(u->status, 0, 0, "q quit", cols, R_STATUS);
+		return;
+	}
+	line[0] = '\0';
+	for (a = 1; a < UI_NACTIONS; a++) {
+		if (!ui_actions[a].hint)
+			continue;
+		ui_action_keys((ui_action)a, keys, sizeof(keys));
+		keys[strcspn(keys, " ")] = '\0';
+		if (!keys[0])
+			continue;
+		snprintf(k1, sizeof(k1), "%s", keys);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s %s", n ? "  " : " ", k1,
+			      ui_actions[a].hint);
+		if ((size_t)n >= sizeof(line))
+			break;
+	}
+	ui_puts(u->status, 0, 0, line, cols, R_STATUS);
+	if (u->msg[0] || md_deck_busy(u->deck)) {
+		const char *m = u->msg[0] ? u->msg : "loading...";
+		int mw = ui_width(m, strlen(m)) + 2;
+
+		if (mw > cols / 2)
+			mw = cols / 2;
+		ui_fill(u->status, 0, cols - mw - 1, cols, R_STATUS);
+		ui_puts(u->status, 0, cols - mw, m, mw, R_STATUS);
+	}
+}
+
+/* The help screen: every action with its keys, then the marks. */
+static void draw_help(ui *u)
+{
+	WINDOW *w = u->helpw;
+	int h, wd, rows, cw, y = 0, a;
+	size_t i;
+	char line[512], keys[64];
+	int skip;
+
+	getmaxyx(w, h, wd);
+	werase(w);
+	ui_box(w, "Help: keys and marks (q or Esc closes)", 1);
+	rows = h - 2;
+	cw = wd - 2;
+	if (u->help_top < 0)
+		u->help_top = 0;
+	skip = u->help_top;
+#define HELP_LINE(role, ...)                                                 \
+	do {                                                                   \
+		snprintf(line, sizeof(line), __VA_ARGS__);                     \
+		if (skip > 0)                                                  \
+			skip--;                                                \
+		else if (y < rows)                                             \
+			ui_puts(w, 1 + y++, 1, line, cw, role);                \
+		u->help_lines++;                                               \
+	} while (0)
+	u->help_lines = 0;
+	HELP_LINE(R_TITLE, " Keys (rebind in [keys] of migdeck.ini: action = keys)");
+	for (a = 1; a < UI_NACTIONS; a++) {
+		ui_action_keys((ui_action)a, keys, sizeof(keys));
+		HELP_LINE(R_NORMAL, " %-18s %-16s %s", keys[0] ? keys : "(unbound)", ui_actions[a].name,
+			  ui_actions[a].help);
+	}
+	HELP_LINE(R_NORMAL, " %-18s %-16s %s", "mouse click", "", "select a row, focus a pane or tab");
+	HELP_LINE(R_NORMAL, "%s", "");
+	HELP_LINE(R_TITLE, " State marks (the word follows when the pane is wide enough)");
+	for (i = 0; i < M_NMARKS; i++)
+		HELP_LINE(marks[i].role, "   %s  %s", ui_unicode() ? marks[i].u : marks[i].a,
+			  marks[i].word);
+	HELP_LINE(R_NORMAL, "%s", "");
+	HELP_LINE(R_TITLE, " Git marks (last column)");
+	for (i = 0; i < sizeof(git_marks) / sizeof(git_marks[0]) - 1; i++)
+		HELP_LINE(R_NORMAL, "   %s  %s", git_marks[i].mark, git_marks[i].word);
+	HELP_LINE(R_NORMAL, "%s", "");
+	HELP_LINE(R_TITLE, " Preview gutter");
+	HELP_LINE(R_NORMAL, "   #3  statement 3 starts here; %s marks its other lines",
+		  ui_line_str(L_V));
+	HELP_LINE(R_NORMAL, "   N   cannot run inside a transaction (CREATE INDEX CONCURRENTLY, VACUUM, ...)");
+	HELP_LINE(R_NORMAL, "   M   psql meta-command (refused by the runner)");
+	HELP_LINE(R_NORMAL, "   T   transaction control (BEGIN, COMMIT, ...)");
+	HELP_LINE(R_NORMAL, "   C   COPY with inline data");
+#undef HELP_LINE
+	if (u->help_top > u->help_lines - rows)
+		u->help_top = u->help_lines - rows > 0 ? u->help_lines - rows : 0;
+}
+
+static void draw_too_small(ui *u)
+{
+	char line[128];
+	int y = LINES / 2 - 1;
+
+	snprintf(line, sizeof(line), "terminal too small: %dx%d", COLS, LINES);
+	erase();
+	mvaddstr(y > 0 ? y : 0, 0, line);
+	snprintf(line, sizeof(line), "migdeck needs at least %dx%d", MIN_COLS, MIN_ROWS);
+	mvaddstr(y + 1 > 0 ? y + 1 : 0, 0, line);
+	wnoutrefresh(stdscr);
+	draw_status(u);
+}
+
+static void draw(ui *u)
+{
+	int p;
+
+	if (u->too_small) {
+		draw_too_small(u);
+		update_panels();
+		doupdate();
+		return;
+	}
+	draw_title(u);
+	if (u->tabs)
+		draw_tabs(u);
+	for (p = 0; p < P_N; p++) {
+		if (!u->pan[p])
+			continue;
+		if (!pane_visible(u, p)) {
+			hide_panel(u->pan[p]);
+			continue;
+		}
+		show_panel(u->pan[p]);
+		if (p < 3)
+			draw_folder(u, p);
+		else if (p == P_PREVIEW)
+			draw_preview(u);
+		else
+			draw_db(u);
+	}
+	if (u->help_p) {
+		if (u->help) {
+			draw_help(u);
+			show_panel(u->help_p);
+			top_panel(u->help_p);
+		} else {
+			hide_panel(u->help_p);
+		}
+	}
+	draw_status(u);
+	update_panels();
+	doupdate();
+	u->dirty = 0;
+}
+
+/* ---- actions -------------------------------------------------------------------- */
+
+static int page(const ui *u, int p)
+{
+	int h = u->rc[p].h - 3;
+
+	return h > 2 ? h / 2 : 1;
+}
+
+static void move_sel(ui *u, long delta, int absolute)
+{
+	if (u->help) {
+		u->help_top = absolute ? (delta < 0 ? 0 : 1 << 20) : u->help_top + (int)delta;
+		if (u->help_top < 0)
+			u->help_top = 0;
+		return;
+	}
+	if (u->focus < 3) {
+		list *l = &u->lists[u->focus];
+		long s;
+
+		if (!l->n)
+			return;
+		s = absolute ? (delta < 0 ? 0 : (long)l->n - 1) : (long)l->sel + delta;
+		if (s < 0)
+			s = 0;
+		if (s >= (long)l->n)
+			s = (long)l->n - 1;
+		l->sel = (size_t)s;
+		remember_sel(l);
+		sync_preview(u, 0);
+	} else if (u->focus == P_PREVIEW) {
+		long t = absolute ? (delta < 0 ? 0 : (long)u->pv.nlines) : (long)u->pv_top + delta;
+
+		u->pv_top = t < 0 ? 0 : (size_t)t; /* draw_preview clamps the end */
+	} else {
+		long t = absolute ? (delta < 0 ? 0 : (long)u->db_lines) : (long)u->db_top + delta;
+
+		u->db_top = t < 0 ? 0 : (size_t)t;
+	}
+}
+
+static void set_focus(ui *u, int p)
+{
+	u->focus = (p + P_N) % P_N;
+	if (u->focus < 3) {
+		u->last_folder = u->focus;
+		sync_preview(u, 0);
+	}
+}
+
+/* Search the file names from the selection on, in pane order; dir 1 or -1. */
+static void search(ui *u, int dir, int include_current)
+{
+	size_t total = u->lists[0].n + u->lists[1].n + u->lists[2].n, k, start = 0;
+	int p;
+
+	if (!u->query[0]) {
+		snprintf(u->msg, sizeof(u->msg), "no search yet: / to search");
+		return;
+	}
+	if (!total) {
+		snprintf(u->msg, sizeof(u->msg), "no file matches '%s'", u->query);
+		return;
+	}
+	/* a flat index over the three lists; from an empty list, the search
+	 * starts with the first row after it (or before it, going back) */
+	for (p = 0; p < u->last_folder; p++)
+		start += u->lists[p].n;
+	if (u->lists[u->last_folder].n)
+		start += u->lists[u->last_folder].sel;
+	else if (dir > 0)
+		include_current = 1;
+	else
+		start += total; /* index -1 */
+	start %= total;
+	for (k = include_current ? 0 : 1; k <= total; k++) {
+		size_t idx = (start + (dir > 0 ? k : total * 2 - k)) % total, rest = idx;
+		const md_plan_item *it;
+
+		for (p = 0; p < 3 && rest >= u->lists[p].n; p++)
+			rest -= u->lists[p].n;
+		it = u->lists[p].rows[rest].it;
+		if (strcasestr(item_key(it), u->query)) {
+			u->lists[p].sel = rest;
+			remember_sel(&u->lists[p]);
+			u->focus = u->last_folder = p;
+			if (u->maximized) {
+				u->maximized = 0;
+				layout(u);
+			}
+			sync_preview(u, 0);
+			snprintf(u->msg, sizeof(u->msg), "/%s: %s", u->query, item_key(it));
+			return;
+		}
+	}
+	snprintf(u->msg, sizeof(u->msg), "no file matches '%s'", u->query);
+}
+
+static void search_key(ui *u, int key)
+{
+	size_t n = strlen(u->input);
+
+	if (key == 27) {
+		u->searching = 0;
+		u->msg[0] = '\0';
+	} else if (key == '\n' || key == '\r' || key == UI_KEY_SPECIAL(KEY_ENTER)) {
+		u->searching = 0;
+		snprintf(u->query, sizeof(u->query), "%s", u->input);
+		search(u, 1, 1);
+	} else if (key == UI_KEY_SPECIAL(KEY_BACKSPACE) || key == 127 || key == 8) {
+		/* drop one UTF-8 character */
+		while (n > 0 && ((unsigned char)u->input[n - 1] & 0xc0) == 0x80)
+			n--;
+		if (n > 0)
+			n--;
+		u->input[n] = '\0';
+	} else if (key >= 32 && key != 127) {
+		char mb[MB_LEN_MAX];
+		mbstate_t st;
+		size_t m;
+
+		memset(&st, 0, sizeof(st));
+		m = key < 128 ? 1 : wcrtomb(mb, (wchar_t)key, &st);
+		if (key < 128)
+			mb[0] = (char)key;
+		if (m != (size_t)-1 && n + m < sizeof(u->input)) {
+			memcpy(u->input + n, mb, m);
+			u->input[n + m] = '\0';
+		}
+	}
+}
+
+static void click(ui *u, int y, int x)
+{
+	int p;
+
+	if (u->too_small)
+		return;
+	if (!u->wide && y == 1) {
+		for (p = P_N - 1; p >= 0; p--)
+			if (x >= u->tab_x[p])
+				break;
+		if (p >= 0 && x < u->tab_x[P_N])
+			set_focus(u, p);
+		return;
+	}
+	if (u->help)
+		return;
+	for (p = 0; p < P_N; p++) {
+		rect r = u->rc[p];
+
+		if (!pane_visible(u, p) || y < r.y || y >= r.y + r.h || x < r.x || x >= r.x + r.w)
+			continue;
+		set_focus(u, p);
+		if (p < 3 && y > r.y && y < r.y + r.h - 1) {
+			list *l = &u->lists[p];
+			size_t i = l->top + (size_t)(y - r.y - 1);
+
+			if (i < l->n) {
+				l->sel = i;
+				remember_sel(l);
+				sync_preview(u, 0);
+			}
+		}
+		return;
+	}
+}
+
+/* left, right, next and previous pane */
+static void move_focus(ui *u, ui_action a)
+{
+	switch (a) {
+	case UI_LEFT:
+		if (u->wide)
+			set_focus(u, u->focus >= 3 ? u->last_folder : u->focus);
+		else
+			set_focus(u, u->focus - 1);
+		break;
+	case UI_RIGHT:
+		if (u->wide)
+			set_focus(u, u->focus < 3 ? P_PREVIEW : P_DB);
+		else
+			set_focus(u, u->focus + 1);
+		break;
+	case UI_NEXT_PANE: set_focus(u, u->focus + 1); break;
+	case UI_PREV_PANE: set_focus(u, u->focus - 1); break;
+	default: break;
+	}
+}
+
+static void act(ui *u, ui_action a)
+{
+	switch (a) {
+	case UI_UP: move_sel(u, -1, 0); break;
+	case UI_DOWN: move_sel(u, 1, 0); break;
+	case UI_TOP: move_sel(u, -1, 1); break;
+	case UI_BOTTOM: move_sel(u, 1, 1); break;
+	case UI_HALF_DOWN: move_sel(u, page(u, u->focus), 0); break;
+	case UI_HALF_UP: move_sel(u, -page(u, u->focus), 0); break;
+	case UI_LEFT:
+	case UI_RIGHT:
+	case UI_NEXT_PANE:
+	case UI_PREV_PANE:
+		if (u->maximized) {
+			/* a pane move leaves the full-screen preview first */
+			u->maximized = 0;
+			layout(u);
+		}
+		move_focus(u, a);
+		break;
+	case UI_MAXIMIZE:
+		u->maximized = !u->maximized;
+		if (u->maximized)
+			u->focus = P_PREVIEW;
+		layout(u);
+		break;
+	case UI_PAIR:
+		u->show_pair = !u->show_pair;
+		sync_preview(u, 0);
+		break;
+	case UI_SEARCH:
+		u->searching = 1;
+		u->input[0] = '\0';
+		break;
+	case UI_NEXT_MATCH: search(u, 1, 0); break;
+	case UI_PREV_MATCH: search(u, -1, 0); break;
+	case UI_REFRESH:
+		md_deck_refresh(u->deck);
+		snprintf(u->msg, sizeof(u->msg), "refreshing...");
+		break;
+	case UI_HELP:
+		u->help = !u->help;
+		u->help_top = 0;
+		break;
+	case UI_BACK:
+		if (u->help)
+			u->help = 0;
+		else if (u->maximized) {
+			u->maximized = 0;
+			layout(u);
+		}
+		u->msg[0] = '\0';
+		break;
+	case UI_QUIT:
+		if (u->help)
+			u->help = 0;
+		else if (u->maximized) {
+			u->maximized = 0;
+			layout(u);
+		} else
+			u->quit = 1;
+		break;
+	case UI_NONE:
+	case UI_NACTIONS: break;
+	}
+}
+
+static void handle_key(ui *u, int key)
+{
+	ui_action a;
+
+	if (key == UI_KEY_SPECIAL(KEY_RESIZE)) {
+		layout(u);
+		return;
+	}
+	if (u->searching) {
+		search_key(u, key);
+		u->dirty = 1;
+		return;
+	}
+	a = ui_key_action(key);
+	/* the other spellings of Enter and Backspace, unless bound themselves */
+	if (a == UI_NONE && (key == '\r' || key == UI_KEY_SPECIAL(KEY_ENTER)))
+		a = ui_key_action(key = '\n');
+	if (a == UI_NONE && (key == 127 || key == 8))
+		a = ui_key_action(key = UI_KEY_SPECIAL(KEY_BACKSPACE));
+	if (u->too_small && a != UI_QUIT)
+		return;
+	if (a != UI_REFRESH && a != UI_NONE)
+		u->msg[0] = '\0';
+	if (a == UI_NONE) {
+		char name[32];
+
+		snprintf(u->msg, sizeof(u->msg), "%s: no action (? for help)",
+			 ui_key_name(key, name, sizeof(name)));
+	}
+	act(u, a);
+	u->dirty = 1;
+}
+
+/* ---- data ------------------------------------------------------------------------ */
+
+static void take(ui *u)
+{
+	int got = md_deck_take(u->deck);
+
+	u->data = md_deck_current(u->deck);
+	u->db = md_deck_db_state(u->deck);
+	if (got & 1) {
+		rebuild_lists(u);
+		sync_preview(u, 1);
+		if (!strcmp(u->msg, "refreshing..."))
+			u->msg[0] = '\0';
+	}
+	if (got)
+		u->dirty = 1;
+}
+
+/* ---- key scripts ----------------------------------------------------------------- */
+
+static void free_script(ui *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->nevs; i++)
+		free(u->evs[i].arg);
+	free(u->evs);
+	u->evs = NULL;
+	u->nevs = 0;
+}
+
+static int add_ev(ui *u, size_t *cap, script_ev ev)
+{
+	if (u->nevs == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		script_ev *g = realloc(u->evs, nc * sizeof(*g));
+
+		if (!g)
+			return -1;
+		u->evs = g;
+		*cap = nc;
+	}
+	u->evs[u->nevs++] = ev;
+	return 0;
+}
+
+static int wait_db_arg(const char *arg, script_ev *ev)
+{
+	char st[16];
+
+	if (sscanf(arg, "%15s %d", st, &ev->b) != 2 || ev->b <= 0)
+		return 0;
+	if (!strcmp(st, "up"))
+		ev->a = MD_DECK_UP;
+	else if (!strcmp(st, "down"))
+		ev->a = MD_DECK_DOWN;
+	else if (!strcmp(st, "lost"))
+		ev->a = MD_DECK_LOST;
+	else
+		return 0;
+	return 1;
+}
+
+static int wait_file_arg(const char *arg, script_ev *ev)
+{
+	char name[256];
+
+	if (sscanf(arg, "%255s %d", name, &ev->b) != 2 || ev->b <= 0 || strchr(name, '/'))
+		return 0;
+	ev->arg = strdup(name);
+	return ev->arg != NULL;
+}
+
+/* Read a key script: lines of keys (a character is itself, ^X Ctrl-X,
+ * <Name> a special key), or commands:
+ *   :save-display NAME   the screen as text into the dump folder
+ *   :resize COLS ROWS    the terminal changes size
+ *   :click ROW COL       a mouse click (0-based)
+ *   :sleep MS            wait
+ *   :wait-db STATE SECS  until the database is up, down or lost (a test
+ *                        that breaks the connection waits for the console
+ *                        to notice, then for it to reconnect)
+ *   :wait-file NAME SECS until NAME exists in the dump folder (a test
+ *                        changes the workspace between two screens)
+ * "#" starts a comment line.  Errors name the file, line and column. */
+static int load_script(ui *u, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	unsigned ln = 0;
+	size_t cap = 0;
+
+	if (!f) {
+		fprintf(stderr, "migdeck: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		size_t len = strcspn(line, "\r\n");
+		script_ev ev;
+
+		ln++;
+		line[len] = '\0';
+		memset(&ev, 0, sizeof(ev));
+		ev.line = ln;
+		if (!len || line[0] == '#')
+			continue;
+		if (line[0] == ':') {
+			char cmd[32], arg[1024];
+			int n = sscanf(line + 1, "%31s %1023[^\n]", cmd, arg);
+
+			if (n >= 1 && !strcmp(cmd, "save-display") && n == 2 && !strchr(arg, '/')) {
+				ev.kind = EV_DUMP;
+				ev.arg = strdup(arg);
+			} else if (n == 2 && !strcmp(cmd, "resize") &&
+				   sscanf(arg, "%d %d", &ev.a, &ev.b) == 2 && ev.a > 0 && ev.b > 0) {
+				ev.kind = EV_RESIZE;
+			} else if (n == 2 && !strcmp(cmd, "click") &&
+				   sscanf(arg, "%d %d", &ev.a, &ev.b) == 2 && ev.a >= 0 && ev.b >= 0) {
+				ev.kind = EV_CLICK;
+			} else if (n == 2 && !strcmp(cmd, "sleep") && sscanf(arg, "%d", &ev.a) == 1 &&
+				   ev.a >= 0) {
+				ev.kind = EV_SLEEP;
+			} else if (n == 2 && !strcmp(cmd, "wait-db") && wait_db_arg(arg, &ev)) {
+				ev.kind = EV_WAIT_DB;
+			} else if (n == 2 && !strcmp(cmd, "wait-file") && wait_file_arg(arg, &ev)) {
+				ev.kind = EV_WAIT_FILE;
+			} else {
+				fprintf(stderr,
+					"migdeck: %s:%u:1: not a script command: '%s' (:save-display NAME, "
+					":resize COLS ROWS, :click ROW COL, :sleep MS, :wait-db up|down|lost SECS, "
+					":wait-file NAME SECS)\n",
+					path, ln, line);
+				fclose(f);
+				return -1;
+			}
+			if (add_ev(u, &cap, ev) < 0)
+				break;
+			continue;
+		}
+		for (size_t i = 0; i < len;) {
+			size_t n = ui_key_parse(line + i, &ev.key);
+
+			if (!n) {
+				fprintf(stderr, "migdeck: %s:%u:%zu: not a key: '%s'\n", path, ln, i + 1,
+					line + i);
+				fclose(f);
+				return -1;
+			}
+			ev.kind = EV_KEY;
+			if (add_ev(u, &cap, ev) < 0)
+				break;
+			i += n;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The screen as the terminal shows it, as plain text (trailing blanks cut). */
+static int dump_screen(ui *u, const char *name)
+{
+	char path[4096];
+	FILE *f;
+	int y, x;
+
+	snprintf(path, sizeof(path), "%s/%s", u->dump_dir, name);
+	if (!(f = fopen(path, "w")))
+		return -1;
+	for (y = 0; y < LINES; y++) {
+		char out[8192];
+		size_t n = 0, keep = 0;
+
+		for (x = 0; x < COLS; x++) {
+			cchar_t cc;
+			wchar_t wch[CCHARW_MAX + 1];
+			attr_t attr;
+			short pair;
+			mbstate_t st;
+			char mb[MB_LEN_MAX];
+			size_t m;
+			int cw;
+
+			if (mvwin_wch(curscr, y, x, &cc) == ERR ||
+			    getcchar(&cc, wch, &attr, &pair, NULL) == ERR || !wch[0]) {
+				wch[0] = L' ';
+			}
+			memset(&st, 0, sizeof(st));
+			m = wcrtomb(mb, wch[0], &st);
+			if (m == (size_t)-1) {
+				mb[0] = '?';
+				m = 1;
+			}
+			if (n + m >= sizeof(out))
+				break;
+			memcpy(out + n, mb, m);
+			n += m;
+			if (wch[0] != L' ')
+				keep = n;
+			cw = wcwidth(wch[0]);
+			if (cw == 2)
+				x++;
+		}
+		fprintf(f, "%.*s\n", (int)keep, out);
+	}
+	return fclose(f);
+}
+
+static void note_key_time(ui *u, double ms)
+{
+	if (!u->profile)
+		return;
+	if (u->nkey_ms == u->cap_key_ms) {
+		size_t nc = u->cap_key_ms ? u->cap_key_ms * 2 : 256;
+		double *g = realloc(u->key_ms, nc * sizeof(*g));
+
+		if (!g)
+			return;
+		u->key_ms = g;
+		u->cap_key_ms = nc;
+	}
+	u->key_ms[u->nkey_ms++] = ms;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void write_profile(ui *u)
+{
+	FILE *f;
+	struct rusage ru;
+
+	if (!u->profile || !(f = fopen(u->profile, "w")))
+		return;
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(f, "first_frame_ms %.1f\n", u->first_frame_ms);
+	fprintf(f, "keys %zu\n", u->nkey_ms);
+	if (u->nkey_ms) {
+		qsort(u->key_ms, u->nkey_ms, sizeof(double), cmp_double);
+		fprintf(f, "key_ms_median %.3f\n", u->key_ms[u->nkey_ms / 2]);
+		fprintf(f, "key_ms_p95 %.3f\n", u->key_ms[u->nkey_ms * 95 / 100]);
+		fprintf(f, "key_ms_max %.3f\n", u->key_ms[u->nkey_ms - 1]);
+	}
+	fprintf(f, "maxrss_kb %ld\n", ru.ru_maxrss);
+	fclose(f);
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static void frame(ui *u)
+{
+	draw(u);
+	if (u->first_frame_ms == 0 && !md_deck_busy(u->deck) && u->data->ws) {
+		const char *crash = getenv("MIGDECK_TEST_CRASH");
+
+		u->first_frame_ms = (md_deck_now() - u->t0) * 1000.0;
+		if (crash && !strcmp(crash, "console"))
+			raise(SIGSEGV); /* proves the terminal is restored on a crash */
+	}
+}
+
+static void run_script(ui *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->nevs && !u->quit && !got_signal; i++) {
+		script_ev *ev = &u->evs[i];
+		double t;
+
+		/* wait for loading to finish, then show what it brought */
+		md_deck_wait_idle(u->deck, 120.0);
+		take(u);
+		if (u->dirty)
+			frame(u);
+		t = md_deck_now();
+		switch (ev->kind) {
+		case EV_KEY:
+			handle_key(u, ev->key);
+			break;
+		case EV_DUMP:
+			if (dump_screen(u, ev->arg) != 0)
+				fprintf(stderr, "migdeck: cannot write %s/%s\n", u->dump_dir, ev->arg);
+			break;
+		case EV_RESIZE:
+			resizeterm(ev->b, ev->a);
+			handle_key(u, UI_KEY_SPECIAL(KEY_RESIZE));
+			break;
+		case EV_CLICK:
+			click(u, ev->a, ev->b);
+			u->dirty = 1;
+			break;
+		case EV_SLEEP: {
+			struct timespec ts = { ev->a / 1000, (long)(ev->a % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+			take(u);
+			break;
+		}
+		case EV_WAIT_DB:
+		case EV_WAIT_FILE: {
+			double until = md_deck_now() + ev->b;
+			struct timespec ts = { 0, 50 * 1000000L };
+			char path[4096];
+
+			if (ev->kind == EV_WAIT_FILE)
+				snprintf(path, sizeof(path), "%s/%s", u->dump_dir, ev->arg);
+			for (;;) {
+				take(u);
+				if (ev->kind == EV_WAIT_DB ? (int)u->db->conn == ev->a
+							   : access(path, F_OK) == 0)
+					break;
+				if (md_deck_now() > until) {
+					snprintf(u->msg, sizeof(u->msg), "script line %u: gave up waiting",
+						 ev->line);
+					break;
+				}
+				nanosleep(&ts, NULL);
+			}
+			/* and for the reload that follows a reconnection */
+			md_deck_wait_idle(u->deck, 60.0);
+			take(u);
+			break;
+		}
+		}
+		if (u->dirty)
+			frame(u);
+		if (ev->kind == EV_KEY)
+			note_key_time(u, (md_deck_now() - t) * 1000.0);
+	}
+}
+
+static void run_terminal(ui *u)
+{
+	while (!u->quit && !got_signal) {
+		wint_t ch;
+		int r, key;
+
+		take(u);
+		if (u->dirty)
+			frame(u);
+		r = wget_wch(u->status, &ch);
+		if (r == ERR)
+			continue;
+		if (r == KEY_CODE_YES && ch == KEY_MOUSE) {
+			MEVENT me;
+
+			if (getmouse(&me) == OK &&
+			    (me.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED))) {
+				click(u, me.y, me.x);
+				u->dirty = 1;
+			}
+			continue;
+		}
+		key = r == KEY_CODE_YES ? UI_KEY_SPECIAL((int)ch) : (int)ch;
+		{
+			double t = md_deck_now();
+
+			handle_key(u, key);
+			if (u->dirty)
+				frame(u);
+			note_key_time(u, (md_deck_now() - t) * 1000.0);
+		}
+	}
+}
+
+int ui_console_run(const md_config *cfg, const ui_opts *opts)
+{
+	ui u;
+	md_error err;
+	const char *keys_path = opts && opts->keys_path ? opts->keys_path : getenv("MIGDECK_KEYS");
+	const char *no_color = getenv("NO_COLOR");
+	FILE *in = NULL, *out = NULL;
+	SCREEN *scr = NULL;
+	int p, rc = 0;
+
+	memset(&u, 0, sizeof(u));
+	u.t0 = md_deck_now();
+	u.cfg = cfg;
+	u.focus = u.last_folder = P_PENDING;
+	u.dump_dir = opts && opts->dump_dir ? opts->dump_dir
+		     : getenv("MIGDECK_DUMP_DIR") ? getenv("MIGDECK_DUMP_DIR") : ".";
+	u.profile = opts && opts->profile_path ? opts->profile_path : getenv("MIGDECK_PROFILE");
+	md_error_clear(&err);
+	if (ui_keys_load(cfg, &err) != MD_OK) {
+		char msg[1400];
+
+		md_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "migdeck: %s\n", msg);
+		return 2;
+	}
+	if (keys_path && *keys_path && load_script(&u, keys_path) < 0) {
+		free_script(&u);
+		return 2;
+	}
+	setlocale(LC_CTYPE, "");
+	ui_set_unicode(!strcmp(nl_langinfo(CODESET), "UTF-8"));
+	if (keys_path && *keys_path) {
+		/* no terminal: the screen goes nowhere, the keys come from the script */
+		const char *term = getenv("TERM");
+
+		in = fopen("/dev/null", "r");
+		out = fopen("/dev/null", "w");
+		if (in && out)
+			scr = newterm(term && *term ? term : "xterm-256color", out, in);
+		if (!scr && in && out)
+			scr = newterm("xterm-256color", out, in);
+	} else if (!isatty(0) || !isatty(1)) {
+		fprintf(stderr, "migdeck: the console needs a terminal (or a key script: --keys FILE); "
+				"see `migdeck help` for the commands\n");
+		return 5;
+	} else {
+		scr = newterm(NULL, stdout, stdin);
+	}
+	if (!scr) {
+		fprintf(stderr, "migdeck: cannot start the console on TERM=%s\n",
+			getenv("TERM") ? getenv("TERM") : "");
+		if (in)
+			fclose(in);
+		if (out)
+			fclose(out);
+		free_script(&u);
+		return 5;
+	}
+	curses_on = 1;
+	install_signals();
+	set_term(scr);
+	cbreak();
+	noecho();
+	nonl();
+	curs_set(0);
+	set_escdelay(25);
+	mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED, NULL);
+	mouseinterval(0);
+	ui_roles_init(!(opts && opts->no_color) && !(no_color && *no_color));
+	if (md_deck_open(&u.deck, cfg, NULL, &err) != MD_OK) {
+		char msg[1400];
+
+		restore_terminal();
+		md_error_format(&err, msg, sizeof(msg));
+		fprintf(stderr, "migdeck: %s\n", msg);
+		rc = 5;
+		goto done;
+	}
+	u.data = md_deck_current(u.deck);
+	u.db = md_deck_db_state(u.deck);
+	layout(&u);
+	sync_preview(&u, 1);
+	if (u.nevs)
+		run_script(&u);
+	else if (!keys_path || !*keys_path)
+		run_terminal(&u);
+	if (got_signal)
+		rc = 128 + got_signal;
+done:
+	free_windows(&u);
+	restore_terminal();
+	/* no delscreen(): the panel library keeps a panel for stdscr in the
+	 * SCREEN that delscreen() does not free; with the SCREEN kept, that
+	 * memory stays reachable until exit instead of leaking */
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	if (md_deck_close(u.deck) < 0) {
+		/* the worker is stuck in a connection attempt and may still
+		 * read the config: leave now, freeing nothing */
+		write_profile(&u);
+		fflush(NULL);
+		_exit(rc);
+	}
+	write_profile(&u);
+	for (p = 0; p < 3; p++) {
+		free(u.lists[p].rows);
+		free(u.lists[p].sel_key);
+	}
+	ui_preview_clear(&u.pv);
+	free(u.pv_key);
+	free(u.key_ms);
+	free_script(&u);
+	return rc;
+}
