@@ -16,7 +16,7 @@ CC      ?= gcc
 BUILD   ?= build
 PREFIX  ?= /usr/local
 
-PKGS       := ncursesw libpq libgit2 zlib
+PKGS       := panelw ncursesw libpq libgit2 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -24,7 +24,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT      ?= -O2 -g
 SAN      ?=
-CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+CPPFLAGS += -D_DEFAULT_SOURCE -D_GNU_SOURCE -Isrc -I. $(PKG_CFLAGS)
 CFLAGS   += -std=c11 $(WARN) $(OPT) $(SAN)
 LDFLAGS  += $(SAN)
 LIBS     := $(PKG_LIBS) -liniparser -pthread
@@ -32,6 +32,10 @@ LIBS     := $(PKG_LIBS) -liniparser -pthread
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
 CLI_SRC  := src/main.c $(wildcard src/cli/*.c)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# the curses console: its own library, linked into the binary and the tests
+UI_SRC   := $(wildcard ui/*.c)
+UI_OBJ   := $(UI_SRC:%.c=$(BUILD)/%.o)
+UI_LIB   := $(BUILD)/libmigdeck-ui.a
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 # migdeck's own bookkeeping schema, migrations/*.sql, compiled in.
 EMBED_SQL := $(sort $(wildcard migrations/*.sql))
@@ -72,10 +76,14 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN): $(CLI_OBJ) $(LIB)
+$(UI_LIB): $(UI_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(UI_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SUPPORT_OBJ) $(LIB)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SUPPORT_OBJ) $(UI_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/integration/%: $(BUILD)/tests/integration/%.o $(SUPPORT_OBJ) $(LIB)
@@ -144,7 +152,7 @@ compile_commands.json: $(LIB_SRC) $(CLI_SRC) $(UNIT_SRC) $(INT_SRC) $(SUPPORT_SR
 	@echo "wrote $@"
 
 format:
-	clang-format -i src/*.c src/*.h src/cli/*.c src/cli/*.h tests/*/*.c tests/*/*.h
+	clang-format -i src/*.c src/*.h src/cli/*.c src/cli/*.h ui/*.c ui/*.h tests/*/*.c tests/*/*.h
 
 clean:
 	rm -rf build migdeck compile_commands.json

@@ -6,6 +6,7 @@
  * quotes, trailing-backslash continuation) maps each key to its line and
  * value column and keeps its original spelling. */
 #include "config.h"
+#include "flywayconf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -35,6 +36,7 @@ const md_cfg_key md_cfg_keys[MD_CFG_NKEYS] = {
 
 #define CONFIG_ENV "MIGDECK_CONFIG"
 #define DEFAULT_INI "migdeck.ini"
+#define DEFAULT_FLYWAY_CONF "flyway.conf"
 #define MASK "****"
 #define DURATION_HINT "(use e.g. 5s, 500ms, 2min)"
 
@@ -1546,6 +1548,33 @@ static md_status load_file(md_config *cfg, const md_config_opts *opts, md_error 
 	return rc;
 }
 
+/* ---- values from another format (flyway.conf) -------------------------------- */
+
+md_status md_config_set_file_value(md_config *cfg, md_cfg_key_id id, const char *raw,
+				   unsigned line, unsigned col, md_error *err)
+{
+	origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, line, col, NULL, NULL };
+
+	return set_key(cfg, id, raw, &o, cfg->base_dir, err);
+}
+
+md_status md_config_set_file_pair(md_config *cfg, md_cfg_section_id sec, const char *name,
+				  const char *value, unsigned line, unsigned col, md_error *err)
+{
+	origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, line, col, NULL, NULL };
+
+	return set_pair(cfg, (int)sec, name, value, &o, err);
+}
+
+/* flyway.conf (or any *.conf / *.properties named with -c): Java properties */
+static int is_properties(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n >= 5 && !strcmp(path + n - 5, ".conf")) ||
+	       (n >= 11 && !strcmp(path + n - 11, ".properties"));
+}
+
 /* ---- environment and flags ------------------------------------------------- */
 
 /* The database key that fits the form of a url-or-conninfo text. */
@@ -1692,11 +1721,18 @@ static void md_config_bind(md_config *cfg)
 		cfg->database = v[MD_CFG_DB_CONNINFO].text;
 		cfg->database_key = MD_CFG_DB_CONNINFO;
 	}
+	cfg->connect_retries = (int)v[MD_CFG_DB_CONNECT_RETRIES].num;
+	cfg->connect_retries_interval = (int)v[MD_CFG_DB_CONNECT_RETRIES_INTERVAL].num;
 	cfg->pending_dir = v[MD_CFG_PENDING].text;
 	cfg->applied_dir = v[MD_CFG_APPLIED].text;
 	cfg->archive_dir = v[MD_CFG_ARCHIVE].text;
 	cfg->history_schema = v[MD_CFG_HISTORY_SCHEMA].text;
 	cfg->history_table = v[MD_CFG_HISTORY_TABLE].text;
+	cfg->history_mirror = v[MD_CFG_HISTORY_MIRROR].num != 0;
+	cfg->foreign_table = v[MD_CFG_HISTORY_FOREIGN_TABLE].text;
+	cfg->foreign_schema = v[MD_CFG_HISTORY_FOREIGN_SCHEMA].text
+				      ? v[MD_CFG_HISTORY_FOREIGN_SCHEMA].text
+				      : cfg->history_schema;
 	cfg->lock_timeout = v[MD_CFG_LOCK_TIMEOUT].text;
 	cfg->lock_timeout_ms = v[MD_CFG_LOCK_TIMEOUT].num;
 	cfg->statement_timeout = v[MD_CFG_STATEMENT_TIMEOUT].text;
@@ -1740,6 +1776,8 @@ md_status md_config_load(md_config **out, const md_config_opts *opts, md_error *
 		path = path_env;
 	} else if (access(DEFAULT_INI, F_OK) == 0) {
 		path = DEFAULT_INI;
+	} else if (access(DEFAULT_FLYWAY_CONF, F_OK) == 0) {
+		path = DEFAULT_FLYWAY_CONF; /* a Flyway project without a migdeck.ini */
 	}
 	if (path) {
 		cfg->ini_path = strdup(path);
@@ -1766,7 +1804,9 @@ md_status md_config_load(md_config **out, const md_config_opts *opts, md_error *
 			rc = set_key(cfg, (md_cfg_key_id)k, md_cfg_keys[k].def, &o, cfg->base_dir,
 				     err);
 	}
-	if (!rc && cfg->ini_path)
+	if (!rc && cfg->ini_path && is_properties(cfg->ini_path))
+		rc = md_flywayconf_load(cfg, opts->warn, opts->warn_payload, err);
+	else if (!rc && cfg->ini_path)
 		rc = load_file(cfg, opts, err);
 	if (!rc)
 		rc = load_env(cfg, cwd, err);
@@ -1803,6 +1843,7 @@ void md_config_free(md_config *cfg)
 		}
 		free(l->items);
 	}
+	md_flywayconf_free(cfg->flyway);
 	free(cfg->ini_path);
 	free(cfg->base_dir);
 	free(cfg);

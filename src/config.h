@@ -50,7 +50,8 @@ enum {
 	X(RUN, "run", 0u, "how migrations run")                                \
 	X(GIT, "git", 0u, "committing file moves to git")                      \
 	X(PLACEHOLDERS, "placeholders", MD_CFG_SEC_FREE,                       \
-	  "${name} substitutions in scripts")
+	  "${name} substitutions in scripts") \
+	X(KEYS, "keys", MD_CFG_SEC_FREE, "console key bindings: action = keys")
 
 /*   X(ID, SECTION, key, type, default, env, choices, group, help)
  * default: text run through the validator (NULL: unset).  env: the
@@ -62,6 +63,13 @@ enum {
 	  "postgres:// URL of the database (leave the password out)")          \
 	X(DB_CONNINFO, DATABASE, "conninfo", MD_CFG_T_CONNINFO, NULL, NULL,    \
 	  NULL, 1, "libpq key=value connection string, instead of url")        \
+	X(DB_CONNECT_RETRIES, DATABASE, "connect_retries", MD_CFG_T_COUNT, "0", \
+	  "MIGDECK_DATABASE_CONNECT_RETRIES", NULL, 0,                         \
+	  "retries of a connection to a server that is down or starting up")   \
+	X(DB_CONNECT_RETRIES_INTERVAL, DATABASE, "connect_retries_interval",   \
+	  MD_CFG_T_COUNT, "120", "MIGDECK_DATABASE_CONNECT_RETRIES_INTERVAL",  \
+	  NULL, 0,                                                             \
+	  "seconds: the longest pause between those retries (1 s, doubling)")  \
 	X(PENDING, WORKSPACE, "pending", MD_CFG_T_DIR, "pending",              \
 	  "MIGDECK_WORKSPACE_PENDING", NULL, 0, "migrations not yet applied")  \
 	X(APPLIED, WORKSPACE, "applied", MD_CFG_T_DIR, "applied",              \
@@ -73,6 +81,15 @@ enum {
 	  "MIGDECK_HISTORY_SCHEMA", NULL, 0, "schema of the history table")    \
 	X(HISTORY_TABLE, HISTORY, "table", MD_CFG_T_IDENT, "schema_versions",  \
 	  "MIGDECK_HISTORY_TABLE", NULL, 0, "name of the history table")       \
+	X(HISTORY_MIRROR, HISTORY, "mirror", MD_CFG_T_BOOL, "off",             \
+	  "MIGDECK_HISTORY_MIRROR", NULL, 0,                                   \
+	  "after migdeck adopt: also keep the adopted tool's table in step")   \
+	X(HISTORY_FOREIGN_SCHEMA, HISTORY, "foreign_schema", MD_CFG_T_IDENT,   \
+	  NULL, NULL, NULL, 0,                                                 \
+	  "schema of another tool's history table (unset: [history] schema)")  \
+	X(HISTORY_FOREIGN_TABLE, HISTORY, "foreign_table", MD_CFG_T_IDENT,     \
+	  NULL, NULL, NULL, 0,                                                 \
+	  "another tool's history table to adopt (unset: found by name)")      \
 	X(LOCK_TIMEOUT, RUN, "lock_timeout", MD_CFG_T_DURATION, "0",           \
 	  "MIGDECK_RUN_LOCK_TIMEOUT", NULL, 0,                                 \
 	  "SET LOCAL lock_timeout for each migration (0: none)")               \
@@ -175,11 +192,21 @@ typedef struct md_config {
 	const char *database;       /* url or conninfo in force; NULL: none
 	                               (libpq's defaults and PG* variables) */
 	md_cfg_key_id database_key; /* MD_CFG_DB_URL or MD_CFG_DB_CONNINFO */
+	int connect_retries;        /* [database] connect_retries */
+	int connect_retries_interval; /* [database] connect_retries_interval:
+	                               seconds, the cap of the doubling pause */
 	const char *pending_dir;    /* absolute paths; defaults may not exist */
 	const char *applied_dir;
 	const char *archive_dir;
 	const char *history_schema;
 	const char *history_table;
+	bool history_mirror;        /* [history] mirror: keep an adopted
+	                               tool's table in step (src/adopt.h) */
+	const char *foreign_schema; /* [history] foreign_schema, else the
+	                               history schema */
+	const char *foreign_table;  /* [history] foreign_table, or NULL */
+	struct md_flyway_conf *flyway; /* settings read from a flyway.conf
+	                               (src/flywayconf.h), or NULL */
 	const char *lock_timeout;   /* as sent to PostgreSQL: "5s", "0" */
 	long long lock_timeout_ms;  /* 0: none */
 	const char *statement_timeout;
@@ -211,7 +238,9 @@ typedef struct md_config_opts {
 	void *warn_payload;
 } md_config_opts;
 
-/* Read the ini file, the environment and the flags into *out.
+/* Read the ini file, the environment and the flags into *out.  A settings
+ * file named *.conf or *.properties is a flyway.conf (src/flywayconf.h);
+ * without -c, $MIGDECK_CONFIG or ./migdeck.ini, ./flyway.conf is read.
  * MD_ERR_CONFIG (err: file, line, col and a message naming the key, the
  * flag or the environment variable) on any invalid value, a missing -c
  * file, an ini syntax error or a missing explicit folder; MD_ERR_NOMEM. */
@@ -235,6 +264,14 @@ const char *md_cfg_source_name(md_cfg_source src);
 /* The entries of a free-form section (NULL and *n = 0 for other sections). */
 const md_cfg_pair *md_config_section_pairs(const md_config *cfg,
 					   md_cfg_section_id sec, size_t *n);
+
+/* For readers of other formats (src/flywayconf.c): store a value as if it
+ * came from the settings file at line:col (validated like an ini value;
+ * errors name the file, line and column). */
+md_status md_config_set_file_value(md_config *cfg, md_cfg_key_id id, const char *raw,
+				   unsigned line, unsigned col, md_error *err);
+md_status md_config_set_file_pair(md_config *cfg, md_cfg_section_id sec, const char *name,
+				  const char *value, unsigned line, unsigned col, md_error *err);
 
 /* ---- connection ---------------------------------------------------------- */
 

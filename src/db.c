@@ -111,7 +111,59 @@ static void sleep_seconds(double s)
 
 /* ---- connecting ----------------------------------------------------------- */
 
+static md_status db_connect_ex(md_db **out, const md_config *cfg, const char *role,
+			       const char *dbname, int retries, int interval, md_warn_fn note,
+			       void *payload, md_error *err);
+
+static md_status db_connect(md_db **out, const md_config *cfg, const char *role,
+			    const char *dbname, md_error *err)
+{
+	return db_connect_ex(out, cfg, role, dbname, 0, 0, NULL, NULL, err);
+}
+
 md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_error *err)
+{
+	return db_connect(out, cfg, role, NULL, err);
+}
+
+md_status md_db_connect_retry(md_db **out, const md_config *cfg, const char *role,
+			      md_warn_fn note, void *payload, md_error *err)
+{
+	return db_connect_ex(out, cfg, role, NULL, cfg ? cfg->connect_retries : 0,
+			     cfg ? cfg->connect_retries_interval : 0, note, payload, err);
+}
+
+/* The pause before retry number attempt (1-based): 1 s, doubling, capped at
+ * interval seconds (Flyway's connectRetries / connectRetriesInterval). */
+static int retry_pause(int attempt, int interval)
+{
+	int wait = attempt <= 1 ? 1 : attempt > 20 ? interval : 1 << (attempt - 1);
+
+	return wait > interval ? interval : wait;
+}
+
+md_status md_db_connect_dbname(md_db **out, const md_config *cfg, const char *role,
+			       const char *dbname, md_error *err)
+{
+	md_status rc = db_connect(out, cfg, role, dbname, err);
+	char *shown = NULL;
+
+	if (rc == MD_OK) {
+		if (asprintf(&shown, "database %s on %s", dbname,
+			     (*out)->target[0] ? (*out)->target : "the default server") < 0) {
+			md_db_close(*out);
+			*out = NULL;
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		}
+		free((*out)->target);
+		(*out)->target = shown;
+	}
+	return rc;
+}
+
+static md_status db_connect_ex(md_db **out, const md_config *cfg, const char *role,
+			       const char *dbname, int retries, int interval, md_warn_fn note,
+			       void *payload, md_error *err)
 {
 	const char **kw = NULL, **vals = NULL, **kw2 = NULL, **vals2 = NULL;
 	char user[128], app[320], msg[1024];
@@ -119,6 +171,7 @@ md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_
 	md_db *db = NULL;
 	size_t i, n = 0, k;
 	md_status rc;
+	int attempt;
 
 	*out = NULL;
 	rc = md_config_conn_params(cfg, &kw, &vals, err);
@@ -126,8 +179,8 @@ md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_
 		return rc;
 	while (kw[n])
 		n++;
-	kw2 = calloc(n + 3, sizeof(*kw2));
-	vals2 = calloc(n + 3, sizeof(*vals2));
+	kw2 = calloc(n + 12, sizeof(*kw2));
+	vals2 = calloc(n + 12, sizeof(*vals2));
 	db = calloc(1, sizeof(*db));
 	if (!kw2 || !vals2 || !db)
 		goto nomem;
@@ -148,9 +201,60 @@ md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_
 		kw2[k] = "client_encoding";
 		vals2[k++] = "UTF8";
 	}
-	db->conn = PQconnectdbParams(kw2, vals2, 0);
-	if (!db->conn)
-		goto nomem;
+	if (role && !strcmp(role, "console")) {
+		/* the console's connection must notice a dead network: a
+		 * deadline on connecting and TCP keepalives, unless the user
+		 * chose their own */
+		static const char *const mon[][2] = {
+			{ "connect_timeout", "5" },  { "keepalives", "1" },
+			{ "keepalives_idle", "5" },  { "keepalives_interval", "2" },
+			{ "keepalives_count", "3" }, { "tcp_user_timeout", "10000" },
+		};
+		size_t m;
+
+		for (m = 0; m < sizeof(mon) / sizeof(mon[0]); m++)
+			if (!has_keyword(kw, mon[m][0]) &&
+			    !(m == 0 && getenv("PGCONNECT_TIMEOUT"))) {
+				kw2[k] = mon[m][0];
+				vals2[k++] = mon[m][1];
+			}
+	}
+	if (dbname) {
+		/* a later keyword wins over an earlier one (expand_dbname 0) */
+		kw2[k] = "dbname";
+		vals2[k++] = dbname;
+	}
+	/* a server that is down or still starting up (libpq's ping: no
+	 * response, or it rejects connections) is tried again, up to retries
+	 * times; any other failure (authentication, a missing database) is
+	 * final at once */
+	for (attempt = 1;; attempt++) {
+		PGPing ping;
+		int wait;
+		char line[1200];
+
+		db->conn = PQconnectdbParams(kw2, vals2, 0);
+		if (!db->conn)
+			goto nomem;
+		if (PQstatus(db->conn) == CONNECTION_OK || attempt > retries)
+			break;
+		ping = PQpingParams(kw2, vals2, 0);
+		if (ping != PQPING_NO_RESPONSE && ping != PQPING_REJECT)
+			break;
+		wait = retry_pause(attempt, interval);
+		if (note) {
+			snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+			one_line(msg);
+			mask_secret(msg, sizeof(msg), password);
+			mask_secret(msg, sizeof(msg), getenv("PGPASSWORD"));
+			snprintf(line, sizeof(line), "cannot connect (%s): retry %d of %d in %d s", msg,
+				 attempt, retries, wait);
+			note(line, payload);
+		}
+		PQfinish(db->conn);
+		db->conn = NULL;
+		sleep_seconds(wait);
+	}
 	db->target = md_config_conn_display(cfg);
 	if (!db->target)
 		goto nomem;
@@ -406,8 +510,9 @@ static int lock_key2(long long key)
 	return (int)(int32_t)(uint32_t)((unsigned long long)key & 0xffffffffu);
 }
 
-/* Fill err with who holds the lock (key 2 = k2). */
-static md_status lock_holder(md_db *db, int k2, md_error *err)
+/* Who holds the lock (key 2 = k2) as "pid N (user@host, app, since T)"
+ * into out, or "" when nobody else does. */
+static md_status lock_holder_text(md_db *db, int k2, char *out, size_t outsz, md_error *err)
 {
 	static const char sql[] =
 		"SELECT a.pid, coalesce(a.usename, '?'),"
@@ -426,21 +531,64 @@ static md_status lock_holder(md_db *db, int k2, md_error *err)
 	PGresult *res;
 	md_status rc;
 
+	out[0] = '\0';
 	snprintf(k1s, sizeof(k1s), "%d", MD_LOCK_KEY1);
 	snprintf(k2s, sizeof(k2s), "%d", k2);
 	rc = md_db_query(db, &res, sql, 2, params, err);
 	if (rc)
 		return rc;
 	if (PQntuples(res) == 1)
-		rc = md_error_set(err, MD_ERR_LOCKED, NULL, 0, 0,
-				  "locked by pid %s (%s@%s, %s, since %s)", PQgetvalue(res, 0, 0),
-				  PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
-				  PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4));
-	else
-		rc = md_error_set(err, MD_ERR_LOCKED, NULL, 0, 0,
-				  "locked by another session (it has just let go: try again)");
+		snprintf(out, outsz, "pid %s (%s@%s, %s, since %s)", PQgetvalue(res, 0, 0),
+			 PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3),
+			 PQgetvalue(res, 0, 4));
 	PQclear(res);
+	return MD_OK;
+}
+
+/* Fill err with who holds the lock (key 2 = k2). */
+static md_status lock_holder(md_db *db, int k2, md_error *err)
+{
+	char who[600];
+	md_status rc = lock_holder_text(db, k2, who, sizeof(who), err);
+
+	if (rc)
+		return rc;
+	if (who[0])
+		return md_error_set(err, MD_ERR_LOCKED, NULL, 0, 0, "locked by %s", who);
+	return md_error_set(err, MD_ERR_LOCKED, NULL, 0, 0,
+			    "locked by another session (it has just let go: try again)");
+}
+
+md_status md_db_lock_holder(md_db *db, const char *schema, const char *table, char *out,
+			    size_t outsz, md_error *err)
+{
+	char *qs = md_db_ident(db, schema), *qt = md_db_ident(db, table), *name = NULL;
+	const char *params[1];
+	PGresult *res = NULL;
+	md_status rc;
+	size_t len;
+
+	out[0] = '\0';
+	if (!qs || !qt || !(name = malloc(len = strlen(qs) + strlen(qt) + 2))) {
+		rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		goto done;
+	}
+	snprintf(name, len, "%s.%s", qs, qt);
+	params[0] = name;
+	if ((rc = md_db_query(db, &res, "SELECT hashtext($1)", 1, params, err)) != MD_OK)
+		goto done;
+	rc = lock_holder_text(db, (int)strtol(PQgetvalue(res, 0, 0), NULL, 10), out, outsz, err);
+	PQclear(res);
+done:
+	free(qs);
+	free(qt);
+	free(name);
 	return rc;
+}
+
+int md_db_alive(const md_db *db)
+{
+	return db && db->conn && PQstatus(db->conn) == CONNECTION_OK;
 }
 
 md_status md_db_lock(md_db *db, const char *schema, const char *table, double wait_seconds,

@@ -22,10 +22,30 @@ typedef struct md_db {
 
 /* Connect with the settings of cfg (libpq applies PG* variables, .pgpass
  * and service files itself).  application_name is "migdeck:<os user>"
- * (with ":<role>" when role is not NULL, e.g. "monitor").  A failure is
+ * (with ":<role>" when role is not NULL, e.g. "monitor").  Role "console"
+ * (a connection that stays open and must notice a dead network) also gets
+ * connect_timeout=5 and TCP keepalives (idle 5 s, every 2 s, 3 tries;
+ * tcp_user_timeout 10 s) unless the settings or PGCONNECT_TIMEOUT say
+ * otherwise.  A failure is
  * MD_ERR_CONNECT with libpq's message (never a password). */
 md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_error *err);
+/* md_db_connect, retrying a server that is down or still starting up
+ * (connection refused, "the database system is starting up": libpq's
+ * PQpingParams says no response or rejected) cfg->connect_retries times,
+ * pausing 1 s, then doubling, at most cfg->connect_retries_interval s
+ * (Flyway's connectRetries / connectRetriesInterval).  Before each pause
+ * note gets "cannot connect (<libpq's message>): retry N of M in S s" (no
+ * password).  Other failures are final at once.  The CLI's way in; the
+ * console's model has its own loop (src/deck.c). */
+md_status md_db_connect_retry(md_db **out, const md_config *cfg, const char *role,
+			      md_warn_fn note, void *payload, md_error *err);
 void md_db_close(md_db *db);                 /* accepts NULL; unlocks first */
+
+/* md_db_connect to another database of the same server (same host, port,
+ * user, password source and options; dbname replaced): the scratch
+ * databases of src/scratch.c.  target reads "database NAME on ...". */
+md_status md_db_connect_dbname(md_db **out, const md_config *cfg, const char *role,
+			       const char *dbname, md_error *err);
 
 /* Run SQL that returns no rows (may be several statements). */
 md_status md_db_exec(md_db *db, const char *sql, md_error *err);
@@ -68,6 +88,14 @@ long md_db_error_position(const PGresult *res);
 md_status md_db_lock(md_db *db, const char *schema, const char *table, double wait_seconds,
 		     md_error *err);
 md_status md_db_unlock(md_db *db, md_error *err);
+
+/* Who holds the migdeck lock of schema.table, as "pid N (user@host,
+ * application_name, since T)", into out; "" when no other session does. */
+md_status md_db_lock_holder(md_db *db, const char *schema, const char *table, char *out,
+			    size_t outsz, md_error *err);
+
+/* The connection is up (PQstatus): false after the server went away. */
+int md_db_alive(const md_db *db);
 
 /* "tx" state for messages and decisions: PQtransactionStatus. */
 int md_db_in_failed_tx(const md_db *db);

@@ -276,6 +276,53 @@ static md_status run_embedded(md_db *db, hnames *nm, const md_embedded *m, md_er
 	return more < 0 ? (md_status)more : MD_OK;
 }
 
+/* The history table must not be another tool's: Flyway's
+ * (installed_rank), golang-migrate's (dirty) or a bare schema_migrations
+ * (version [, applied_at] and nothing of the CRM shape).  001_history.sql
+ * would add columns to it; such a table is adopted by `migdeck adopt`
+ * instead, and left as it is. */
+static md_status refuse_foreign_shape(md_db *db, const hnames *nm, md_error *err)
+{
+	static const char sql[] =
+		"SELECT count(*) FILTER (WHERE attname = 'installed_rank'),"
+		"       count(*) FILTER (WHERE attname = 'dirty'),"
+		"       count(*) FILTER (WHERE attname IN ('description', 'is_active', 'id',"
+		"                                          'rolled_back_at')),"
+		"       count(*)"
+		"  FROM pg_attribute"
+		" WHERE attrelid = to_regclass(format('%I.%I', $1::text, $2::text))"
+		"   AND attnum > 0 AND NOT attisdropped";
+	const char *params[2] = { nm->schema_raw, nm->table_raw };
+	const char *tool = NULL;
+	PGresult *res;
+	md_status rc;
+
+	rc = md_db_query(db, &res, sql, 2, params, err);
+	if (rc)
+		return rc;
+	if (strcmp(PQgetvalue(res, 0, 3), "0") != 0) {
+		if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+			tool = "Flyway's flyway_schema_history";
+		else if (strcmp(PQgetvalue(res, 0, 1), "0") != 0)
+			tool = "golang-migrate's schema_migrations";
+		else if (strcmp(PQgetvalue(res, 0, 2), "0") == 0)
+			tool = "a schema_migrations table (dbmate or numbered files)";
+	}
+	PQclear(res);
+	if (!tool)
+		return MD_OK;
+	rc = md_error_set(err, MD_ERR_REFUSED, NULL, 0, 0,
+			  "[history] table %s is %s: migdeck keeps its own history table and "
+			  "never changes another tool's",
+			  nm->history, tool);
+	if (err)
+		snprintf(err->hint, sizeof(err->hint),
+			 "Leave [history] table at its default (schema_versions) and run "
+			 "migdeck adopt, which reads %s.%s without touching it.",
+			 nm->schema_raw, nm->table_raw);
+	return rc;
+}
+
 md_status md_history_ensure(md_db *db, const md_config *cfg, md_error *err)
 {
 	hnames nm;
@@ -303,6 +350,8 @@ md_status md_history_ensure(md_db *db, const md_config *cfg, md_error *err)
 	for (i = 0; i < md_embedded_count; i++)
 		todo += !done[i];
 	if (!todo)
+		goto out;
+	if (!done[0] && (rc = refuse_foreign_shape(db, &nm, err)) != MD_OK)
 		goto out;
 	/* one transaction (the caller's, when one is open) */
 	own = PQtransactionStatus(db->conn) == PQTRANS_IDLE;
@@ -770,6 +819,64 @@ md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, 
 		      " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9, $10)",
 		      nm.events),
 		 10, params, err);
+	names_free(&nm);
+	return rc;
+}
+
+/* ---- adoption ---------------------------------------------------------------------- */
+
+md_status md_history_names(md_db *db, const md_config *cfg, char **history, char **events,
+			   md_error *err)
+{
+	hnames nm;
+	md_status rc;
+
+	*history = *events = NULL;
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc)
+		return rc;
+	*history = nm.history;
+	*events = nm.events;
+	nm.history = nm.events = NULL;
+	names_free(&nm);
+	return MD_OK;
+}
+
+md_status md_history_record_adopted(md_db *db, const md_config *cfg, const md_adopted_record *rec,
+				    md_error *err)
+{
+	char ms[32];
+	const char *params[12];
+	hnames nm;
+	md_status rc;
+
+	if (!rec || !rec->version)
+		return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0, "no version to record");
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc)
+		return rc;
+	snprintf(ms, sizeof(ms), "%lld", rec->execution_ms);
+	params[0] = rec->version;
+	params[1] = rec->description;
+	params[2] = rec->script;
+	params[3] = rec->checksum;
+	params[4] = rec->kind ? rec->kind : "versioned";
+	params[5] = rec->applied_sql;
+	params[6] = ms;
+	params[7] = rec->success ? "true" : "false";
+	params[8] = rec->applied_by;
+	params[9] = rec->applied_at;
+	params[10] = rec->is_active ? "true" : "false";
+	params[11] = rec->is_active ? NULL : (rec->rolled_back_at ? rec->rolled_back_at : "now");
+	rc = run(db, NULL,
+		 sqlf("INSERT INTO %s (version, description, script, checksum, kind, applied_sql,"
+		      " execution_ms, success, applied_by, applied_at, is_active, rolled_back_at)"
+		      " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8::boolean,"
+		      " coalesce($9, current_user), coalesce($10::timestamptz, now()),"
+		      " $11::boolean, $12::timestamptz)"
+		      " ON CONFLICT (version) DO NOTHING",
+		      nm.history),
+		 12, params, err);
 	names_free(&nm);
 	return rc;
 }

@@ -100,6 +100,30 @@ md_status md_history_record_apply_event(md_db *db, const md_config *cfg,
 				       const md_apply_record *rec, const md_event *ev,
 				       md_error *err);
 
+/* The quoted names of the history table and its event table
+ * ("schema"."table"), malloc'd, for modules that write beside them
+ * (src/adopt.c). */
+md_status md_history_names(md_db *db, const md_config *cfg, char **history, char **events,
+			   md_error *err);
+
+/* A row taken over from another tool's history table by `migdeck adopt`:
+ * written as it was (applied_at and applied_by from that table; os_user
+ * "adopted"), never run.  A version the table has already is left alone. */
+typedef struct md_adopted_record {
+	const char *version, *description, *script;
+	const char *checksum;      /* git blob id of the file, or the other
+	                              tool's checksum as text, or NULL */
+	const char *kind;          /* "versioned", "repeatable", "baseline" */
+	const char *applied_sql;   /* the file's text when it provably ran, or NULL */
+	const char *applied_by;    /* NULL: current_user */
+	const char *applied_at;    /* timestamptz text, NULL: now() */
+	const char *rolled_back_at;/* with is_active = 0 (NULL: now()) */
+	long long execution_ms;
+	int success, is_active;
+} md_adopted_record;
+md_status md_history_record_adopted(md_db *db, const md_config *cfg, const md_adopted_record *rec,
+				    md_error *err);
+
 /* The embedded bookkeeping migrations (generated from migrations/). */
 typedef struct md_embedded {
 	const char *name;      /* "001_history.sql" */

@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "config.h"
+#include "flywayconf.h"
 #include "script.h"
 #include "util.h"
 #include "vcs.h"
@@ -36,6 +37,8 @@ static const struct command {
 	const char *usage;
 	const char *help;
 } commands[] = {
+	{ "console", cmd_console, 1, "console [--keys FILE]",
+	  "the console (also: migdeck with no command on a terminal)" },
 	{ "status", cmd_status, 1, "status [--json]",
 	  "every migration with its folder and database state" },
 	{ "migrate", cmd_migrate, 1,
@@ -51,6 +54,17 @@ static const struct command {
 	  "record everything up to V as applied without running it" },
 	{ "repair", cmd_repair, 1, "repair [--yes] [--dry-run]",
 	  "delete failed rows, realign checksums, move misplaced files" },
+	{ "adopt", cmd_adopt, 1, "adopt [--yes]",
+	  "take over Flyway's or a schema_migrations history table (writes only with --yes)" },
+	{ "info", cmd_status, 1, "info [--json]", "Flyway's name for status" },
+	{ "undo", cmd_rollback, 1, "undo [--version V | --steps N] [--dry-run]",
+	  "Flyway's name for rollback: runs the U file of the latest applied version" },
+	{ "clean", cmd_clean, 1, "clean [--yes]",
+	  "Flyway's clean: drop the schemas' objects (needs flyway.cleanDisabled=false)" },
+	{ "diff", cmd_diff, 1, "diff --schema|--git|--drift FILE [--json]",
+	  "what a migration changes in the schema, in git, since applied (doc/diff.md)" },
+	{ "schema", cmd_schema, 1, "schema [--json]",
+	  "the canonical snapshot of the database's schema" },
 	{ "statements", cmd_statements, 1, "statements [--json] FILE...",
 	  "split SQL files as psql would: line:col, flags and first line of each" },
 	{ "config", cmd_config, 1, "config",
@@ -67,6 +81,7 @@ static void usage(FILE *out)
 
 	fprintf(out,
 		"usage: migdeck [OPTIONS] COMMAND [ARGS]\n"
+		"       migdeck [OPTIONS]             (the console)\n"
 		"\n"
 		"Step PostgreSQL schema migrations through pending, applied and archived.\n"
 		"\n"
@@ -96,7 +111,7 @@ static void usage(FILE *out)
 		"Passwords come from PGPASSWORD, ~/.pgpass or a service file; they are never\n"
 		"printed.  Exit status: 0 ok, 1 a migration failed, 2 usage or settings,\n"
 		"3 validation problem, 4 locked by another runner, 5 cannot connect.\n"
-		"The interactive console arrives with a later release; see migdeck(1).\n");
+		"With no command on a terminal: the console (? there lists its keys); see migdeck(1).\n");
 }
 
 /* ---- statements ------------------------------------------------------------ */
@@ -252,6 +267,7 @@ static int cmd_config(cli *c, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	md_config_print(c->cfg, stdout);
+	md_flywayconf_print(c->cfg, stdout); /* a flyway.conf's own switches */
 	return EXIT_OK;
 }
 
@@ -328,7 +344,20 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		usage(isatty(STDOUT_FILENO) ? stdout : stderr);
+		/* no command: the console on a terminal (or with a key script) */
+		if ((isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) ||
+		    (getenv("MIGDECK_KEYS") && *getenv("MIGDECK_KEYS"))) {
+			char *cargv[] = { (char *)"console", NULL };
+
+			c.want_config = 1;
+			md_vcs_init();
+			rc = cmd_console(&c, 1, cargv);
+			md_vcs_shutdown();
+			md_config_free(c.cfg);
+			free(c.overrides);
+			return rc;
+		}
+		usage(stderr);
 		free(c.overrides);
 		return EXIT_USAGE;
 	}

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flyway.h"
 #include "history.h"
 #include "util.h"
 #include "vcs.h"
@@ -137,9 +138,115 @@ static md_status stmt_error(md_error *err, const md_prepared *p, const md_stmt *
 	return code;
 }
 
+/* ---- dbmate's sections ------------------------------------------------------------ */
+
+/* A line "-- migrate:up" or "-- migrate:down" (dbmate), maybe followed by
+ * options such as "transaction:false": its kind (1 up, 2 down) or 0. */
+static int marker_at(const char *p, const char *end, int *no_tx)
+{
+	const char *q = p, *eol;
+	int kind = 0;
+
+	if (end - q < 2 || q[0] != '-' || q[1] != '-')
+		return 0;
+	q += 2;
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	if (end - q >= 10 && !memcmp(q, "migrate:up", 10))
+		kind = 1, q += 10;
+	else if (end - q >= 12 && !memcmp(q, "migrate:down", 12))
+		kind = 2, q += 12;
+	else
+		return 0;
+	if (q < end && *q != ' ' && *q != '\t' && *q != '\n' && *q != '\r')
+		return 0;
+	eol = memchr(q, '\n', (size_t)(end - q));
+	if (!eol)
+		eol = end;
+	if (no_tx && memmem(q, (size_t)(eol - q), "transaction:false", 17))
+		*no_tx = 1;
+	return kind;
+}
+
+/* Where the sections of buf are: [up_from, up_to) and [down_from,
+ * down_to); 0 when the file has no markers. */
+typedef struct sections {
+	size_t up_from, up_to, down_from, down_to;
+	int has_up, has_down, up_no_tx, down_no_tx;
+} sections;
+
+static int find_sections(const char *buf, size_t len, sections *sc)
+{
+	const char *p = buf, *end = buf + len;
+	size_t up_line = SIZE_MAX, down_line = SIZE_MAX, up_next = 0, down_next = 0;
+
+	memset(sc, 0, sizeof(*sc));
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl ? nl + 1 : end;
+		int no_tx = 0, k = marker_at(p, nl ? nl : end, &no_tx);
+
+		if (k == 1 && up_line == SIZE_MAX) {
+			up_line = (size_t)(p - buf);
+			up_next = (size_t)(next - buf);
+			sc->up_no_tx = no_tx;
+		} else if (k == 2 && down_line == SIZE_MAX) {
+			down_line = (size_t)(p - buf);
+			down_next = (size_t)(next - buf);
+			sc->down_no_tx = no_tx;
+		}
+		p = next;
+	}
+	if (up_line == SIZE_MAX && down_line == SIZE_MAX)
+		return 0;
+	sc->has_up = 1;
+	sc->up_from = up_line == SIZE_MAX ? 0 : up_next;
+	sc->up_to = down_line != SIZE_MAX && down_line >= sc->up_from ? down_line : len;
+	if (down_line != SIZE_MAX) {
+		sc->has_down = 1;
+		sc->down_from = down_next;
+		sc->down_to = up_line != SIZE_MAX && up_line >= down_next ? up_line : len;
+	}
+	return 1;
+}
+
+/* Blank buf outside [from, to) (every byte but a line break becomes a
+ * space), so positions in the kept part stay what they are in the file. */
+static void keep_only(char *buf, size_t len, size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((i < from || i >= to) && buf[i] != '\n')
+			buf[i] = ' ';
+}
+
+int md_has_down_section(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	md_error err;
+	sections sc;
+	int yes;
+
+	if (md_read_file(path, &buf, &len, &err) != MD_OK)
+		return 0;
+	yes = find_sections(buf, len, &sc) && sc.has_down;
+	free(buf);
+	return yes;
+}
+
 md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg, int server_version,
 		     md_error *err)
 {
+	return md_prepare_part(out, path, cfg, server_version, MD_PART_UP, err);
+}
+
+md_status md_prepare_part(md_prepared **out, const char *path, const md_config *cfg,
+			  int server_version, md_part part, md_error *err)
+{
+	sections sc;
+	int force_autocommit = 0;
 	md_prepared *p;
 	md_stmt st;
 	size_t cap = 0, i, first = SIZE_MAX, last = SIZE_MAX, nauto = 0, ntx = 0, textlen = 0;
@@ -160,6 +267,22 @@ md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg, 
 	}
 	if ((rc = md_checksum(p->buf, p->len, p->checksum, err)) != MD_OK)
 		goto fail;
+	/* dbmate: one file, "-- migrate:up" and "-- migrate:down" sections */
+	if (find_sections(p->buf, p->len, &sc)) {
+		if (part == MD_PART_DOWN && !sc.has_down) {
+			rc = md_error_set(err, MD_ERR_INVALID, p->path, 0, 0,
+					  "has no -- migrate:down section");
+			goto fail;
+		}
+		if (part == MD_PART_DOWN)
+			keep_only(p->buf, p->len, sc.down_from, sc.down_to);
+		else
+			keep_only(p->buf, p->len, sc.up_from, sc.up_to);
+		force_autocommit = part == MD_PART_DOWN ? sc.down_no_tx : sc.up_no_tx;
+	} else if (part == MD_PART_DOWN) {
+		rc = md_error_set(err, MD_ERR_INVALID, p->path, 0, 0, "has no -- migrate:down section");
+		goto fail;
+	}
 	md_script_init(&p->script, p->buf, p->len, p->path);
 	while ((rc = md_script_next(&p->script, &st, err)) > 0) {
 		md_prepared_stmt *ps;
@@ -255,6 +378,11 @@ md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg, 
 			ntx++;
 		p->nsend++;
 		textlen += ps->sql.len + 1;
+	}
+	if (force_autocommit && ntx && !p->wrapped) {
+		/* dbmate's "transaction:false": run as it is, outside a transaction */
+		nauto += ntx;
+		ntx = 0;
 	}
 	if (nauto && ntx) {
 		/* name the lines of both kinds */
@@ -563,8 +691,13 @@ static md_status record(md_runner *r, const md_file *f, const char *kind, const 
 static md_status record_apply(md_runner *r, const md_file *f, const md_prepared *p, long long ms,
 			      int success, md_error *err)
 {
-	return record(r, f, md_kind_name(f->kind), "apply", p->text, p->checksum, ms, success, NULL,
-		      err);
+	md_status rc = record(r, f, md_kind_name(f->kind), "apply", p->text, p->checksum, ms,
+			      success, NULL, err);
+
+	if (rc == MD_OK && r->mirror.tool != MD_FOREIGN_NONE)
+		rc = md_mirror_apply(r->db, r->cfg, &r->mirror, f, md_flyway_checksum(p->buf, p->len),
+				     ms, success, err);
+	return rc;
 }
 
 /* ---- moving files ---------------------------------------------------------------- */
@@ -859,11 +992,17 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 	long long t0 = now_ms();
 	md_event ev;
 
+	md_part part = MD_PART_UP;
+
 	md_error_clear(err);
-	if (!rb || rb->kind != MD_KIND_ROLLBACK)
+	if ((!rb || rb->kind != MD_KIND_ROLLBACK) && md_has_down_section(forward->path)) {
+		rb = forward; /* dbmate: the file's own -- migrate:down section */
+		part = MD_PART_DOWN;
+	}
+	if (!rb || (rb->kind != MD_KIND_ROLLBACK && part != MD_PART_DOWN))
 		return md_error_set(err, MD_ERR_INVALID, md_show_path(forward->path), 0, 0,
 				    "has no rollback script beside it (nothing was changed)");
-	rc = md_prepare(&p, rb->path, r->cfg, r->db->server_version, err);
+	rc = md_prepare_part(&p, rb->path, r->cfg, r->db->server_version, part, err);
 	if (rc != MD_OK) {
 		emit(r, MD_RUN_FAILED, rb, "rollback", 0, 0, NULL, 0, 0, err);
 		return rc;
@@ -894,6 +1033,9 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 	}
 	if (rc == MD_OK)
 		rc = md_history_record_rollback(r->db, r->cfg, version_key(forward), err);
+	if (rc == MD_OK && r->mirror.tool != MD_FOREIGN_NONE)
+		rc = md_mirror_rollback(r->db, r->cfg, &r->mirror, forward, rb != forward ? rb : NULL,
+					md_flyway_checksum(p->buf, p->len), now_ms() - t0, err);
 	if (rc == MD_OK) {
 		memset(&ev, 0, sizeof(ev));
 		ev.action = "rollback";
@@ -940,6 +1082,36 @@ static md_status repair_event(md_runner *r, const char *version, const char *scr
 
 md_status md_run_baseline(md_runner *r, const md_file *const *files, size_t n, md_error *err)
 {
+	return md_run_baseline_at(r, files, n, NULL, NULL, err);
+}
+
+/* A baseline row of no file: version, description, kind "baseline". */
+static md_status record_marker(md_runner *r, const char *version, const char *description,
+			       md_error *err)
+{
+	md_apply_record rec;
+	md_event ev;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.version = version;
+	rec.description = description;
+	rec.script = description;
+	rec.kind = "baseline";
+	rec.git_commit = git_commit(r);
+	rec.success = 1;
+	memset(&ev, 0, sizeof(ev));
+	ev.action = "baseline";
+	ev.version = version;
+	ev.script = description;
+	ev.outcome = "ok";
+	ev.detail = "baseline marker: every versioned file at or below it counts as applied";
+	ev.git_commit = rec.git_commit;
+	return md_history_record_apply_event(r->db, r->cfg, &rec, &ev, err);
+}
+
+md_status md_run_baseline_at(md_runner *r, const md_file *const *files, size_t n,
+			     const char *version, const char *description, md_error *err)
+{
 	md_status rc;
 	size_t i;
 
@@ -948,6 +1120,12 @@ md_status md_run_baseline(md_runner *r, const md_file *const *files, size_t n, m
 	for (i = 0; i < n && rc == MD_OK; i++)
 		rc = record(r, files[i], "baseline", "baseline", NULL, files[i]->checksum, 0, 1,
 			    "recorded as applied without running it", err);
+	if (rc == MD_OK && !n && version)
+		rc = record_marker(r, version, description ? description : "<< Flyway Baseline >>",
+				   err);
+	if (rc == MD_OK && r->mirror.tool != MD_FOREIGN_NONE)
+		rc = md_mirror_baseline(r->db, r->cfg, &r->mirror, files, n, version, description,
+					err);
 	if (rc == MD_OK)
 		rc = end_tx(r, err);
 	if (rc != MD_OK) {
@@ -972,6 +1150,8 @@ md_status md_run_delete_failed(md_runner *r, long long *n, md_error *err)
 	if ((rc = exec_simple(r, "BEGIN", err)) != MD_OK)
 		return rc;
 	rc = md_history_delete_failed(r->db, r->cfg, n, err);
+	if (rc == MD_OK && *n && r->mirror.tool != MD_FOREIGN_NONE)
+		rc = md_mirror_repair(r->db, r->cfg, &r->mirror, err);
 	if (rc == MD_OK && *n) {
 		snprintf(detail, sizeof(detail), "deleted %lld failed row%s", *n, *n == 1 ? "" : "s");
 		rc = repair_event(r, NULL, NULL, detail, err);
@@ -999,6 +1179,16 @@ md_status md_run_realign(md_runner *r, const md_file *f, md_error *err)
 	}
 	rc = md_history_set_checksum(r->db, r->cfg, version_key(f), p ? p->checksum : f->checksum,
 				     p ? p->text : NULL, err);
+	if (rc == MD_OK && r->mirror.tool != MD_FOREIGN_NONE) {
+		/* Flyway's checksum of the file as it is now */
+		char *buf = NULL;
+		size_t len = 0;
+
+		if ((rc = md_read_file(f->path, &buf, &len, err)) == MD_OK)
+			rc = md_mirror_realign(r->db, r->cfg, &r->mirror, f,
+					       md_flyway_checksum(buf, len), err);
+		free(buf);
+	}
 	md_prepared_free(p);
 	if (rc == MD_OK)
 		rc = repair_event(r, version_key(f), f->name, "recorded checksum set to the file's", err);
@@ -1031,4 +1221,11 @@ int md_run_drift(md_runner *r, const md_file *f, md_error *err)
 	md_prepared_free(p);
 	free(applied);
 	return real;
+}
+
+md_status md_run_statements(md_runner *r, const md_file *f, const md_prepared *p, int in_tx,
+			    md_error *err)
+{
+	md_error_clear(err);
+	return run_statements(r, f, "preview", p, in_tx, err);
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "adopt.h"
 #include "config.h"
 #include "db.h"
 #include "error.h"
@@ -49,6 +50,18 @@ typedef struct md_prepared {
 md_status md_prepare(md_prepared **out, const char *path, const md_config *cfg,
 		     int server_version, md_error *err);
 void md_prepared_free(md_prepared *p);
+
+/* dbmate's single-file migrations: a line "-- migrate:up" starts what is
+ * applied, a line "-- migrate:down" what rolls it back ("transaction:false"
+ * after either runs that part outside a transaction).  md_prepare takes the
+ * up part of such a file (the rest is blanked, so line:col stay the
+ * file's); md_prepare_part with MD_PART_DOWN the down part.  The checksum
+ * is always the whole file's. */
+typedef enum md_part { MD_PART_UP = 0, MD_PART_DOWN } md_part;
+md_status md_prepare_part(md_prepared **out, const char *path, const md_config *cfg,
+			  int server_version, md_part part, md_error *err);
+/* The file has a "-- migrate:down" section (its own rollback). */
+int md_has_down_section(const char *path);
 
 /* ---- events ----------------------------------------------------------------- */
 
@@ -94,6 +107,10 @@ typedef struct md_runner {
 	const char *failed_action;
 	md_error failed_err;
 	long long failed_ms;
+	/* [history] mirror = on after an adoption: the other tool's table,
+	 * written in the same transaction as each apply, rollback and repair
+	 * (src/adopt.h); tool MD_FOREIGN_NONE otherwise */
+	md_foreign mirror;
 } md_runner;
 
 void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_workspace *ws,
@@ -132,6 +149,14 @@ md_status md_move_file(md_runner *r, const md_file *f, md_folder to, md_error *e
  * "baseline"), with an event each, in one transaction; then move them to
  * applied/. */
 md_status md_run_baseline(md_runner *r, const md_file *const *files, size_t n, md_error *err);
+/* The same, for a baseline at version (description: NULL for the
+ * default): with no files, one "baseline" row at version marks every
+ * versioned file at or below it applied (flyway.baselineOnMigrate, as
+ * Flyway's BASELINE row).  With [history] mirror = on the other tool's
+ * table gets its own baseline in the same transaction (md_mirror_baseline).
+ * Both write migdeck's history as md_run_baseline does. */
+md_status md_run_baseline_at(md_runner *r, const md_file *const *files, size_t n,
+			     const char *version, const char *description, md_error *err);
 
 /* repair: delete the rows of failed runs (*n gets the count). */
 md_status md_run_delete_failed(md_runner *r, long long *n, md_error *err);
@@ -143,6 +168,15 @@ md_status md_run_realign(md_runner *r, const md_file *f, md_error *err);
  * file as it would be sent now.  Returns 0 (same), 1 cosmetic, 2 real;
  * -1 when no text was recorded (only the checksums can tell). */
 int md_run_drift(md_runner *r, const md_file *f, md_error *err);
+
+/* Send the statements of p (prepared from f's file; f may be NULL) on r's
+ * connection, one by one with their events (action "preview"), recording
+ * nothing: no history row, no event row, no file moved.  The transaction
+ * is the caller's: in_tx says whether one is open, and each statement must
+ * leave it as it found it (as in an apply).  Errors name path:line:col.
+ * For previews (src/diffs.c) and building scratch databases. */
+md_status md_run_statements(md_runner *r, const md_file *f, const md_prepared *p, int in_tx,
+			    md_error *err);
 
 /* A path as shown to people: relative to the working directory when below it. */
 const char *md_show_path(const char *path);

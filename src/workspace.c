@@ -295,6 +295,21 @@ static const char *parse_stem(const char *stem, size_t len, parsed *p)
 
 	if (!is_digit(stem[0]))
 		return WHY_NO_CONVENTION;
+	/* golang-migrate: <ver>_<desc>.up.sql and its rollback <ver>_<desc>.down.sql */
+	if (len > 5 && !memcmp(stem + len - 5, ".down", 5)) {
+		why = parse_stem(stem, len - 5, p);
+		if (!why && p->kind != MD_KIND_VERSIONED)
+			return "a .down.sql file named as a rollback twice";
+		if (!why)
+			p->kind = MD_KIND_ROLLBACK;
+		return why;
+	}
+	if (len > 3 && !memcmp(stem + len - 3, ".up", 3)) {
+		why = parse_stem(stem, len - 3, p);
+		if (!why && p->kind != MD_KIND_VERSIONED)
+			return "an .up.sql file named as a rollback";
+		return why;
+	}
 	for (n = 0; n < len && is_digit(stem[n]); n++)
 		;
 	if (n == len)

@@ -16,7 +16,10 @@
  * Numbered, dated and timestamped rollbacks may be spelt either
  * <ver>_rollback_<desc>.sql or <ver>_<desc>_rollback.sql (or <ver>_rollback.sql,
  * with no description); `create` writes <ver>_rollback_<desc>.sql for
- * numbered and dated, <ver>_<desc>_rollback.sql for timestamped.  A rollback
+ * numbered and dated, <ver>_<desc>_rollback.sql for timestamped.
+ * golang-migrate's <ver>_<desc>.up.sql and <ver>_<desc>.down.sql are a
+ * forward file and its rollback of the numbered, dated or timestamped style
+ * (the description without ".up"/".down").  A rollback
  * pairs with the forward file of the same version wherever it lives (one in
  * its own folder first).  Descriptions: `_` read as a space.
  *

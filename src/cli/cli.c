@@ -2,6 +2,8 @@
  * the commands. */
 #include "cli.h"
 
+#include "db.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -18,7 +20,7 @@ static void warn_cb(const char *msg, void *payload)
 int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage)
 {
 	enum { L_WAIT = 1000, L_DRY, L_TO, L_VERSION, L_STEPS, L_DESC, L_STYLE, L_OOO, L_OFFLINE,
-	       L_NOCOLOR };
+	       L_NOCOLOR, L_KEYS };
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "database", required_argument, NULL, 'd' },
@@ -38,6 +40,7 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		{ "style", required_argument, NULL, L_STYLE },
 		{ "out-of-order", no_argument, NULL, L_OOO },
 		{ "offline", no_argument, NULL, L_OFFLINE },
+		{ "keys", required_argument, NULL, L_KEYS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -45,7 +48,7 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		{ 'j', OPT_JSON }, { 'y', OPT_YES }, { L_WAIT, OPT_WAIT }, { L_DRY, OPT_DRY_RUN },
 		{ L_TO, OPT_TO }, { L_VERSION, OPT_VERSION }, { L_STEPS, OPT_STEPS },
 		{ L_DESC, OPT_DESCRIPTION }, { L_STYLE, OPT_STYLE }, { L_OOO, OPT_OUT_OF_ORDER },
-		{ L_OFFLINE, OPT_OFFLINE },
+		{ L_OFFLINE, OPT_OFFLINE }, { L_KEYS, OPT_KEYS },
 	};
 	int opt, li;
 	size_t i;
@@ -99,6 +102,7 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		case L_STYLE: c->style = optarg; break;
 		case L_OOO: c->out_of_order = 1; break;
 		case L_OFFLINE: c->offline = 1; break;
+		case L_KEYS: c->keys = optarg; break;
 		case 'h':
 			printf("usage: migdeck %s\n", usage);
 			return -1;
@@ -140,6 +144,18 @@ int cli_exit_code(md_status rc)
 	case MD_ERR_DB: return EXIT_FAILED;
 	}
 	return EXIT_FAILED;
+}
+
+static void connect_note(const char *msg, void *payload)
+{
+	(void)payload;
+	fprintf(stderr, "migdeck: %s\n", msg);
+	fflush(stderr);
+}
+
+md_status cli_connect(cli *c, md_db **db, md_error *err)
+{
+	return md_db_connect_retry(db, c->cfg, NULL, connect_note, NULL, err);
 }
 
 void cli_print_error(const md_error *err)

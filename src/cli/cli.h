@@ -30,7 +30,8 @@ enum {
 	OPT_DESCRIPTION = 1u << 7,
 	OPT_STYLE = 1u << 8,
 	OPT_OUT_OF_ORDER = 1u << 9,
-	OPT_OFFLINE = 1u << 10
+	OPT_OFFLINE = 1u << 10,
+	OPT_KEYS = 1u << 20
 };
 
 typedef struct cli {
@@ -45,6 +46,7 @@ typedef struct cli {
 	double wait;           /* --wait[=SECONDS]: 0 none, < 0 forever */
 	int dry_run, out_of_order, offline;
 	const char *to, *version, *description, *style;
+	const char *keys;      /* console --keys FILE */
 	long steps;
 	char **pos;            /* positional arguments */
 	int npos;
@@ -64,6 +66,12 @@ int cli_exit_code(md_status rc);
  * HINT, CONTEXT and SQLSTATE lines, on stderr. */
 void cli_print_error(const md_error *err);
 
+/* Connect for a command: md_db_connect_retry with [database]
+ * connect_retries (flyway.connectRetries), each retry announced on stderr
+ * as "migdeck: cannot connect (...): retry N of M in S s". */
+struct md_db;
+md_status cli_connect(cli *c, struct md_db **db, md_error *err);
+
 /* Ask a yes/no question on the terminal.  --yes answers yes; without a
  * terminal the answer is no (say so). */
 int cli_confirm(cli *c, const char *question);
@@ -76,5 +84,10 @@ int cmd_rollback(cli *c, int argc, char **argv);
 int cmd_create(cli *c, int argc, char **argv);
 int cmd_baseline(cli *c, int argc, char **argv);
 int cmd_repair(cli *c, int argc, char **argv);
+int cmd_console(cli *c, int argc, char **argv);
+int cmd_adopt(cli *c, int argc, char **argv);
+int cmd_clean(cli *c, int argc, char **argv);
+int cmd_schema(cli *c, int argc, char **argv); /* src/cli/diff.c */
+int cmd_diff(cli *c, int argc, char **argv);   /* src/cli/diff.c */
 
 #endif

@@ -9,8 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adopt.h"
 #include "cli.h"
 #include "db.h"
+#include "flyway.h"
+#include "flywayconf.h"
 #include "history.h"
 #include "plan.h"
 #include "runner.h"
@@ -75,6 +78,47 @@ static void *scan_thread(void *arg)
 	return NULL;
 }
 
+/* A recorded checksum that is Flyway's (a signed integer, kept by migdeck
+ * adopt for a file that had changed since Flyway ran it): compare it with
+ * the file's Flyway checksum, so the change shows as drift until repair
+ * realigns it. */
+static int is_int_text(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	if (*s == '-')
+		s++;
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static void flag_foreign_checksums(session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->plan->n; i++) {
+		md_plan_item *it = &s->plan->items[i];
+		char *buf = NULL;
+		size_t len = 0;
+		md_error ignore;
+
+		if (!it->file || !it->row || !is_int_text(it->row->checksum))
+			continue;
+		if (it->state != MD_STATE_APPLIED && it->state != MD_STATE_ARCHIVED)
+			continue;
+		if (md_read_file(it->file->path, &buf, &len, &ignore) != MD_OK)
+			continue;
+		if (md_flyway_checksum(buf, len) != (int32_t)strtol(it->row->checksum, NULL, 10))
+			it->flags |= it->file->kind == MD_KIND_REPEATABLE ? MD_PLAN_REPEATABLE_CHANGED
+									   : MD_PLAN_DRIFT;
+		free(buf);
+	}
+}
+
 /* Connect, (lock and create the bookkeeping schema), then scan and load at
  * once, plan.  Returns 0 or an exit code (the error printed). */
 static int session_open(cli *c, session *s, int writer)
@@ -84,18 +128,24 @@ static int session_open(cli *c, session *s, int writer)
 	scan_job job;
 	pthread_t th;
 	int threaded;
+	md_foreign mirror;
 
 	memset(s, 0, sizeof(*s));
+	memset(&mirror, 0, sizeof(mirror));
 	memset(&job, 0, sizeof(job));
 	s->c = c;
 	md_error_clear(&err);
-	if ((rc = md_db_connect(&s->db, c->cfg, NULL, &err)) != MD_OK)
+	if ((rc = cli_connect(c, &s->db, &err)) != MD_OK)
 		goto fail;
 	if (writer) {
 		/* the lock first: a runner that waited must see the folders as
 		 * the runner before it left them */
 		if ((rc = md_db_lock(s->db, c->cfg->history_schema, c->cfg->history_table, c->wait,
 				     &err)) != MD_OK)
+			goto fail;
+		/* another tool's history table: adopted, unchanged since, mirrored
+		 * (before anything is created: a refusal changes nothing) */
+		if ((rc = md_adopt_guard(s->db, c->cfg, NULL, &mirror, &err)) != MD_OK)
 			goto fail;
 		/* a dry run changes nothing: migrate --dry-run creates the
 		 * bookkeeping inside its own transaction (cmd_migrate) */
@@ -119,7 +169,9 @@ static int session_open(cli *c, session *s, int writer)
 		goto fail;
 	if ((rc = md_plan_build(&s->plan, s->ws, s->hist, &err)) != MD_OK)
 		goto fail;
+	flag_foreign_checksums(s);
 	md_runner_init(&s->run, s->db, c->cfg, s->ws, run_cb, s);
+	s->run.mirror = mirror;
 	return 0;
 fail:
 	cli_print_error(&err);
@@ -339,6 +391,21 @@ static void status_json(cli *c, session *s)
 	printf("],\"pending\":%zu}\n", s->plan->npending);
 }
 
+/* An empty migdeck history beside another tool's table: say so (a writing
+ * command refuses to run until migdeck adopt). */
+static void warn_unadopted(session *s)
+{
+	md_foreign fr;
+	md_error err;
+
+	if (s->hist->n || md_foreign_detect(s->db, s->c->cfg, &fr, &err) != MD_OK ||
+	    fr.tool == MD_FOREIGN_NONE || fr.nrows == 0)
+		return;
+	fprintf(stderr, "migdeck: warning: %s.%s holds %lld row%s written by %s, not adopted yet: "
+		"run migdeck adopt (what it applied shows as pending here)\n", fr.schema, fr.table,
+		fr.nrows, fr.nrows == 1 ? "" : "s", md_foreign_tool_name(fr.tool));
+}
+
 int cmd_status(cli *c, int argc, char **argv)
 {
 	session s;
@@ -350,6 +417,7 @@ int cmd_status(cli *c, int argc, char **argv)
 	if ((rc = session_open(c, &s, 0)) != 0)
 		return rc;
 	classify_drift(&s);
+	warn_unadopted(&s);
 	if (c->json) {
 		status_json(c, &s);
 		session_close(&s);
@@ -446,6 +514,15 @@ static void check_files(const cli *c, const md_workspace *ws, int server_version
 			add_finding(&fd->problems, &fd->np, "%s", msg);
 		}
 		md_prepared_free(p);
+		p = NULL;
+		/* a dbmate file: its -- migrate:down section is its rollback */
+		if (i < ws->nfiles && !f->pair && md_has_down_section(f->path) &&
+		    md_prepare_part(&p, f->path, c->cfg, server_version, MD_PART_DOWN, &err) !=
+			    MD_OK) {
+			md_error_format(&err, msg, sizeof(msg));
+			add_finding(&fd->problems, &fd->np, "%s (its -- migrate:down section)", msg);
+		}
+		md_prepared_free(p);
 	}
 }
 
@@ -472,6 +549,8 @@ int cmd_validate(cli *c, int argc, char **argv)
 	}
 	for (i = 0; i < s.ws->nproblems; i++)
 		add_finding(&fd.problems, &fd.np, "%s", s.ws->problems[i].msg);
+	if (s.db)
+		warn_unadopted(&s);
 	check_files(c, s.ws, s.db ? s.db->server_version : 0, &fd);
 	if (s.plan) {
 		classify_drift(&s);
@@ -531,6 +610,67 @@ int cmd_validate(cli *c, int argc, char **argv)
 
 /* ---- migrate ---------------------------------------------------------------------- */
 
+/* flyway.baselineOnMigrate: on a database with no history (neither
+ * migdeck's nor another tool's) whose schemas are not empty, record a
+ * baseline at flyway.baselineVersion first, as Flyway does (files at or
+ * below it then count as applied).  An empty schema is migrated from the
+ * start, as Flyway does.  A dry run only says so and leaves those files
+ * out.  Returns 0 or an exit code; *dry_skip gets the baseline version
+ * when a dry run would baseline. */
+static int baseline_on_migrate(cli *c, session *s, const char **dry_skip)
+{
+	const md_flyway_conf *fc = c->cfg->flyway;
+	const char *fallback[2] = { NULL, NULL };
+	const char *const *schemas;
+	md_foreign fr;
+	md_error err;
+	md_status st;
+	int busy = 0;
+
+	*dry_skip = NULL;
+	if (!fc || !fc->baseline_on_migrate || s->hist->n)
+		return 0;
+	if ((st = md_foreign_detect(s->db, c->cfg, &fr, &err)) != MD_OK)
+		goto fail;
+	if (fr.tool != MD_FOREIGN_NONE)
+		return 0; /* another tool's history table: adopt decides, not this */
+	schemas = (const char *const *)fc->schemas;
+	if (!schemas || !schemas[0]) {
+		fallback[0] = c->cfg->history_schema;
+		schemas = fallback;
+	}
+	if ((st = md_schemas_have_objects(s->db, c->cfg, schemas, &busy, &err)) != MD_OK)
+		goto fail;
+	if (!busy)
+		return 0;
+	if (c->dry_run) {
+		printf("Would baseline: version %s (%s): flyway.baselineOnMigrate, on a schema that "
+		       "is not empty and has no history\n", fc->baseline_version,
+		       fc->baseline_description);
+		*dry_skip = fc->baseline_version;
+		return 0;
+	}
+	if ((st = md_run_baseline_at(&s->run, NULL, 0, fc->baseline_version,
+				     fc->baseline_description, &err)) != MD_OK)
+		goto fail;
+	printf("Baselined: version %s (%s): flyway.baselineOnMigrate, on a schema that is not "
+	       "empty and had no history\n", fc->baseline_version, fc->baseline_description);
+	fflush(stdout);
+	/* the plan again, with the baseline row */
+	md_plan_free(s->plan);
+	s->plan = NULL;
+	md_history_free(s->hist);
+	s->hist = NULL;
+	if ((st = md_history_load(s->db, c->cfg, &s->hist, &err)) != MD_OK ||
+	    (st = md_plan_build(&s->plan, s->ws, s->hist, &err)) != MD_OK)
+		goto fail;
+	flag_foreign_checksums(s);
+	return 0;
+fail:
+	cli_print_error(&err);
+	return cli_exit_code(st);
+}
+
 /* Move files the database has placed elsewhere (a crash between COMMIT and
  * rename, a hand move). */
 static void heal_misplaced(cli *c, session *s)
@@ -571,7 +711,8 @@ int cmd_migrate(cli *c, int argc, char **argv)
 	const md_file **targets = NULL;
 	md_prepared **prepared = NULL;
 	size_t i, n = 0, total = 0, applied = 0, undone = 0;
-	md_version to;
+	md_version to, dry_bv;
+	const char *dry_baseline = NULL;
 	int rc, problems = 0;
 	md_error err;
 
@@ -582,6 +723,8 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		fprintf(stderr, "migdeck migrate: unexpected argument '%s'\n", c->pos[0]);
 		return EXIT_USAGE;
 	}
+	if (c->cfg->flyway && c->cfg->flyway->out_of_order)
+		c->out_of_order = 1; /* flyway.outOfOrder=true */
 	if (c->to && md_version_parse(&to, c->to, strlen(c->to)) < 0) {
 		fprintf(stderr, "migdeck migrate: --to %s: not a version\n", c->to);
 		return EXIT_USAGE;
@@ -589,6 +732,12 @@ int cmd_migrate(cli *c, int argc, char **argv)
 	if ((rc = session_open(c, &s, 1)) != 0)
 		return rc;
 	s.run.dry_run = c->dry_run;
+	if ((rc = baseline_on_migrate(c, &s, &dry_baseline)) != 0) {
+		session_close(&s);
+		return rc;
+	}
+	if (dry_baseline && md_version_parse(&dry_bv, dry_baseline, strlen(dry_baseline)) < 0)
+		dry_baseline = NULL;
 	classify_drift(&s);
 	targets = calloc(s.plan->n + 1, sizeof(*targets));
 	if (!targets) {
@@ -602,7 +751,11 @@ int cmd_migrate(cli *c, int argc, char **argv)
 
 		if (it->file && it->file->folder != MD_FOLDER_ARCHIVE)
 			total++;
-		if ((it->flags & MD_PLAN_DRIFT_REAL) && !file_problem(s.ws, it->file)) {
+		if ((it->flags & MD_PLAN_DRIFT_REAL) && !file_problem(s.ws, it->file) &&
+		    c->cfg->flyway && !c->cfg->flyway->validate_on_migrate) {
+			fprintf(stderr, "migdeck: warning: %s: changed since it was applied "
+				"(flyway.validateOnMigrate=false: not checked before migrating)\n", path);
+		} else if ((it->flags & MD_PLAN_DRIFT_REAL) && !file_problem(s.ws, it->file)) {
 			fprintf(stderr, "migdeck: %s: changed since it was applied; see migdeck validate "
 				"(migdeck repair realigns the checksum)\n", path);
 			problems++;
@@ -612,6 +765,9 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		}
 		if (!is_target(it))
 			continue;
+		if (dry_baseline && it->file->kind == MD_KIND_VERSIONED &&
+		    md_version_cmp(&it->file->version, &dry_bv) <= 0)
+			continue; /* the baseline a real run records first covers it */
 		if (c->to && it->file->kind != MD_KIND_REPEATABLE &&
 		    md_version_cmp(&it->file->version, &to) > 0)
 			continue;
@@ -790,7 +946,7 @@ int cmd_rollback(cli *c, int argc, char **argv)
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (!targets[i]->pair) {
+		if (!targets[i]->pair && !md_has_down_section(targets[i]->path)) {
 			fprintf(stderr, "migdeck: %s: no rollback script pairs with it; nothing was changed\n",
 				md_show_path(targets[i]->path));
 			rc = EXIT_INVALID;
@@ -852,6 +1008,91 @@ static int write_new(const char *dir, const char *name, const char *text, md_err
 	return MD_OK;
 }
 
+/* The layout of the workspace's files beyond the naming style:
+ * golang-migrate's .up.sql/.down.sql pairs, or dbmate's single files with
+ * -- migrate:up / -- migrate:down sections. */
+enum { LAYOUT_PLAIN = 0, LAYOUT_GOLANG, LAYOUT_DBMATE };
+
+static int workspace_layout(const md_workspace *ws)
+{
+	size_t i, golang = 0, dbmate = 0;
+
+	for (i = 0; i < ws->nfiles; i++) {
+		const md_file *f = &ws->files[i];
+		size_t n = strlen(f->name);
+
+		if (f->kind != MD_KIND_VERSIONED)
+			continue;
+		if (n > 7 && !strcmp(f->name + n - 7, ".up.sql"))
+			golang++;
+		else if (!f->pair && md_has_down_section(f->path))
+			dbmate++;
+	}
+	if (!golang && !dbmate)
+		return LAYOUT_PLAIN;
+	return golang >= dbmate ? LAYOUT_GOLANG : LAYOUT_DBMATE;
+}
+
+/* The names of a golang-migrate pair or a dbmate file: the next version
+ * (golang-migrate: the highest numbered one + 1, 6 digits when there is
+ * none, as `migrate create -seq`; dbmate: the UTC time YYYYMMDDhhmmss, as
+ * `dbmate new`, or the highest + 1 when that is later), and the slug
+ * md_workspace_new_names makes of the name. */
+static md_status layout_names(const md_workspace *ws, int layout, const char *name, time_t now,
+			      char **fwd, char **rb, md_error *err)
+{
+	char *nfw = NULL, *nrb = NULL, ver[64];
+	const char *slug;
+	unsigned long long hi = 0;
+	size_t i, width = 6;
+	int any = 0;
+	md_status st;
+	struct tm tm;
+
+	*fwd = *rb = NULL;
+	st = md_workspace_new_names(ws, MD_STYLE_NUMBERED, name, (long long)now, &nfw, &nrb, err);
+	if (st != MD_OK)
+		return st;
+	slug = strchr(nfw, '_');
+	slug = slug ? slug + 1 : nfw;
+	for (i = 0; i < ws->nfiles + ws->nrollbacks; i++) {
+		const md_file *f = i < ws->nfiles ? &ws->files[i] : &ws->rollbacks[i - ws->nfiles];
+		if (f->kind == MD_KIND_REPEATABLE || f->style != MD_STYLE_NUMBERED ||
+		    f->version.nparts != 1)
+			continue;
+		if (!any || f->version.parts[0] > hi)
+			hi = f->version.parts[0];
+		if (layout == LAYOUT_GOLANG && strlen(f->version.text) > width)
+			width = strlen(f->version.text);
+		any = 1;
+	}
+	if (layout == LAYOUT_GOLANG) {
+		snprintf(ver, sizeof(ver), "%0*llu", (int)width, any ? hi + 1 : 1ULL);
+	} else {
+		unsigned long long t;
+		gmtime_r(&now, &tm);
+		strftime(ver, sizeof(ver), "%Y%m%d%H%M%S", &tm);
+		t = strtoull(ver, NULL, 10);
+		if (any && hi >= t)
+			snprintf(ver, sizeof(ver), "%llu", hi + 1);
+	}
+	if (layout == LAYOUT_GOLANG) {
+		size_t sl = strlen(slug) - 4; /* without ".sql" */
+		if (asprintf(fwd, "%s_%.*s.up.sql", ver, (int)sl, slug) < 0)
+			*fwd = NULL;
+		if (asprintf(rb, "%s_%.*s.down.sql", ver, (int)sl, slug) < 0)
+			*rb = NULL;
+		if (!*fwd || !*rb)
+			st = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	} else if (asprintf(fwd, "%s_%s", ver, slug) < 0) {
+		*fwd = NULL;
+		st = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	}
+	free(nfw);
+	free(nrb);
+	return st;
+}
+
 int cmd_create(cli *c, int argc, char **argv)
 {
 	static const struct { const char *name; md_style style; } styles[] = {
@@ -860,6 +1101,7 @@ int cmd_create(cli *c, int argc, char **argv)
 	};
 	md_workspace *ws = NULL;
 	md_style style = MD_STYLE_NONE;
+	int layout = -1;
 	char *fwd = NULL, *rb = NULL, *text = NULL, when[32];
 	md_error err;
 	md_status st;
@@ -869,7 +1111,7 @@ int cmd_create(cli *c, int argc, char **argv)
 	int rc;
 
 	if ((rc = cli_parse(c, argc, argv, OPT_DESCRIPTION | OPT_STYLE,
-			    "create NAME [--description TEXT] [--style flyway|numbered|dated|timestamped]")) != 0)
+			    "create NAME [--description TEXT] [--style flyway|numbered|dated|timestamped|golang-migrate|dbmate]")) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	if (c->npos != 1) {
 		fprintf(stderr, "migdeck create: give one NAME (e.g. migdeck create add_email_to_users)\n");
@@ -879,18 +1121,41 @@ int cmd_create(cli *c, int argc, char **argv)
 		for (i = 0; i < sizeof(styles) / sizeof(styles[0]); i++)
 			if (!strcmp(c->style, styles[i].name))
 				style = styles[i].style;
-		if (style == MD_STYLE_NONE) {
-			fprintf(stderr, "migdeck create: --style %s: use flyway, numbered, dated or timestamped\n",
-				c->style);
+		if (!strcmp(c->style, "golang-migrate") || !strcmp(c->style, "golang"))
+			layout = LAYOUT_GOLANG;
+		else if (!strcmp(c->style, "dbmate"))
+			layout = LAYOUT_DBMATE;
+		else
+			layout = LAYOUT_PLAIN;
+		if (style == MD_STYLE_NONE && layout == LAYOUT_PLAIN) {
+			fprintf(stderr, "migdeck create: --style %s: use flyway, numbered, dated, "
+				"timestamped, golang-migrate or dbmate\n", c->style);
 			return EXIT_USAGE;
 		}
 	}
 	if ((st = md_workspace_scan(&ws, c->cfg, &err)) != MD_OK)
 		goto fail;
-	if ((st = md_workspace_new_names(ws, style, c->pos[0], (long long)now, &fwd, &rb, &err)) != MD_OK)
-		goto fail;
+	if (layout < 0)
+		layout = workspace_layout(ws);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (layout == LAYOUT_DBMATE) {
+		/* dbmate new's template: one file, both sections */
+		if ((st = layout_names(ws, layout, c->pos[0], now, &fwd, &rb, &err)) != MD_OK)
+			goto fail;
+		if ((st = write_new(ws->dirs[MD_FOLDER_PENDING], fwd,
+				    "-- migrate:up\n\n\n-- migrate:down\n\n", &err)) != MD_OK)
+			goto fail;
+		free(fwd);
+		md_workspace_free(ws);
+		return EXIT_OK;
+	}
+	if (layout == LAYOUT_GOLANG)
+		st = layout_names(ws, layout, c->pos[0], now, &fwd, &rb, &err);
+	else
+		st = md_workspace_new_names(ws, style, c->pos[0], (long long)now, &fwd, &rb, &err);
+	if (st != MD_OK)
+		goto fail;
 	if (asprintf(&text, "-- Migration: %s\n-- Description: %s\n-- Created: %s\n\n", fwd,
 		     c->description ? c->description : c->pos[0], when) < 0)
 		goto nomem;
@@ -963,7 +1228,7 @@ int cmd_baseline(cli *c, int argc, char **argv)
 	if (!n) {
 		printf("Baseline: nothing to record up to %s\n", c->version);
 		rc = EXIT_OK;
-	} else if (md_run_baseline(&s.run, files, n, &err) != MD_OK) {
+	} else if (md_run_baseline_at(&s.run, files, n, c->version, NULL, &err) != MD_OK) {
 		cli_print_error(&err);
 		rc = EXIT_FAILED;
 	} else {
