@@ -522,7 +522,7 @@ static void draw_folder(ui *u, int p)
 			sw = n;
 	}
 	avail = cw - 3 - vw - 1 - 2 - (sw ? 1 : 0);
-	if (dw + sw > avail)
+	if (dw + sw > avail && sw > avail - (dw < avail / 2 ? dw : avail / 2))
 		sw = avail - (dw < avail / 2 ? dw : avail / 2);
 	if (sw < 0)
 		sw = 0;
