@@ -299,20 +299,9 @@ static void no_events(const md_run_event *ev, void *payload)
 static void classify_drift(md_deck *d, md_deck_data *x)
 {
 	md_runner run;
-	size_t i;
 
 	md_runner_init(&run, d->db, d->cfg, x->ws, no_events, NULL);
-	for (i = 0; i < x->plan->n; i++) {
-		md_plan_item *it = &x->plan->items[i];
-		md_error err;
-		int r;
-
-		if (!(it->flags & MD_PLAN_DRIFT) || !it->file)
-			continue;
-		md_error_clear(&err);
-		r = md_run_drift(&run, it->file, &err);
-		it->flags |= (r == 0 || r == 1) ? MD_PLAN_DRIFT_COSMETIC : MD_PLAN_DRIFT_REAL;
-	}
+	md_run_classify_drift(&run, x->plan);
 }
 
 static void full_load(md_deck *d)

@@ -1229,3 +1229,20 @@ md_status md_run_statements(md_runner *r, const md_file *f, const md_prepared *p
 	md_error_clear(err);
 	return run_statements(r, f, "preview", p, in_tx, err);
 }
+
+void md_run_classify_drift(md_runner *r, md_plan *plan)
+{
+	size_t i;
+
+	for (i = 0; i < plan->n; i++) {
+		md_plan_item *it = &plan->items[i];
+		md_error err;
+		int d;
+
+		if (!(it->flags & MD_PLAN_DRIFT) || !it->file)
+			continue;
+		md_error_clear(&err);
+		d = md_run_drift(r, it->file, &err);
+		it->flags |= (d == 0 || d == 1) ? MD_PLAN_DRIFT_COSMETIC : MD_PLAN_DRIFT_REAL;
+	}
+}

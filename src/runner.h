@@ -169,6 +169,11 @@ md_status md_run_realign(md_runner *r, const md_file *f, md_error *err);
  * -1 when no text was recorded (only the checksums can tell). */
 int md_run_drift(md_runner *r, const md_file *f, md_error *err);
 
+/* md_run_drift on every drifted item of plan: sets MD_PLAN_DRIFT_COSMETIC
+ * or MD_PLAN_DRIFT_REAL (real when no text was kept or it cannot be read:
+ * a changed checksum then counts as real). */
+void md_run_classify_drift(md_runner *r, md_plan *plan);
+
 /* Send the statements of p (prepared from f's file; f may be NULL) on r's
  * connection, one by one with their events (action "preview"), recording
  * nothing: no history row, no event row, no file moved.  The transaction

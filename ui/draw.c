@@ -99,6 +99,30 @@ const char *ui_line_str(ui_line l)
 	return unicode ? u[l] : a[l];
 }
 
+/* The next character of s[0..len): its wide character (bad bytes and
+ * control characters read as '?', a tab as a space) and its display
+ * width.  Returns the bytes it takes (at least 1). */
+static size_t next_char(const char *s, size_t len, mbstate_t *st, wchar_t *wc, int *cw)
+{
+	size_t n = mbrtowc(wc, s, len, st);
+
+	if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
+		memset(st, 0, sizeof(*st));
+		n = 1;
+		*wc = L'?';
+	} else if (*wc == L'\t') {
+		*wc = L' ';
+	} else if (*wc < 32 || *wc == 127 || (*wc >= 0x80 && *wc < 0xa0)) {
+		*wc = L'?';
+	}
+	*cw = wcwidth(*wc);
+	if (*cw < 0) {
+		*wc = L'?';
+		*cw = 1;
+	}
+	return n;
+}
+
 int ui_width(const char *s, size_t len)
 {
 	mbstate_t st;
@@ -108,20 +132,10 @@ int ui_width(const char *s, size_t len)
 	memset(&st, 0, sizeof(st));
 	while (i < len) {
 		wchar_t wc;
-		size_t n = mbrtowc(&wc, s + i, len - i, &st);
 		int cw;
 
-		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-			memset(&st, 0, sizeof(st));
-			n = 1;
-			cw = 1;
-		} else {
-			cw = wc == L'\t' ? 1 : wcwidth(wc);
-			if (cw < 0)
-				cw = 1;
-		}
+		i += next_char(s + i, len - i, &st, &wc, &cw);
 		w += cw;
-		i += n;
 	}
 	return w;
 }
@@ -140,23 +154,9 @@ int ui_put(WINDOW *w, int y, int x, const char *s, size_t len, int maxw, ui_role
 	memset(&st, 0, sizeof(st));
 	while (i < len) {
 		wchar_t wc;
-		size_t n = mbrtowc(&wc, s + i, len - i, &st);
 		int cw;
+		size_t n = next_char(s + i, len - i, &st, &wc, &cw);
 
-		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
-			memset(&st, 0, sizeof(st));
-			n = 1;
-			wc = L'?';
-		} else if (wc == L'\t') {
-			wc = L' ';
-		} else if (wc < 32 || wc == 127 || (wc >= 0x80 && wc < 0xa0)) {
-			wc = L'?';
-		}
-		cw = wcwidth(wc);
-		if (cw < 0) {
-			wc = L'?';
-			cw = 1;
-		}
 		if (used + cw > maxw || (cut_mark && used + cw == maxw && i + n < len)) {
 			if (cut_mark && used < maxw) {
 				waddch(w, '~');

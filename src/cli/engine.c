@@ -324,21 +324,7 @@ static void notes(const md_workspace *ws, const md_plan_item *it, char *out, siz
 /* Classify drift of applied items from the recorded text. */
 static void classify_drift(session *s)
 {
-	size_t i;
-	for (i = 0; i < s->plan->n; i++) {
-		md_plan_item *it = &s->plan->items[i];
-		md_error err;
-		int d;
-		if (!(it->flags & MD_PLAN_DRIFT) || !it->file)
-			continue;
-		d = md_run_drift(&s->run, it->file, &err);
-		if (d == 2)
-			it->flags |= MD_PLAN_DRIFT_REAL;
-		else if (d == 0 || d == 1)
-			it->flags |= MD_PLAN_DRIFT_COSMETIC;
-		else
-			it->flags |= MD_PLAN_DRIFT_REAL; /* no text kept: a changed checksum is real */
-	}
+	md_run_classify_drift(&s->run, s->plan);
 }
 
 static void json_kv(const char *key, const char *val, int comma)
