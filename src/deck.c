@@ -12,6 +12,7 @@
 #include "deck.h"
 
 #include "db.h"
+#include "diffs.h"
 #include "runner.h"
 #include "util.h"
 
@@ -38,6 +39,13 @@ struct md_deck {
 	int stop, stopped, want_full, busy;
 	md_deck_data *box_data;  /* published, not taken yet */
 	md_deck_db *box_db;
+	md_deck_diff *box_diff;
+	/* a diff asked for: kind, file, number (0: none) */
+	md_deck_diff_kind diff_kind;
+	char *diff_path;
+	unsigned long diff_seq, diff_asked;
+	md_deck_diff *cur_diff;
+	md_deck_data *latest;    /* the worker's reference to its latest full picture */
 	/* the front end's side */
 	md_deck_data *cur_data;
 	md_deck_db *cur_db;
@@ -93,7 +101,14 @@ static struct md_deck_ws *ws_ref(struct md_deck_ws *r)
 
 static void data_free(md_deck_data *x)
 {
+	int last;
+
 	if (!x)
+		return;
+	pthread_mutex_lock(&ref_mu);
+	last = --x->refs <= 0;
+	pthread_mutex_unlock(&ref_mu);
+	if (!last)
 		return;
 	/* the plan points into the workspace and the history: it goes first */
 	md_plan_free(x->plan);
@@ -102,6 +117,17 @@ static void data_free(md_deck_data *x)
 	free(x->scan_error);
 	free(x->history_error);
 	md_history_free(x->hist);
+	free(x);
+}
+
+static void diff_free(md_deck_diff *x)
+{
+	if (!x)
+		return;
+	free(x->path);
+	md_diff_free(&x->diff);
+	free(x->note);
+	free(x->error);
 	free(x);
 }
 
@@ -317,6 +343,7 @@ static void full_load(md_deck *d)
 		return;
 	}
 	x->wref->refs = 1;
+	x->refs = 1;
 	md_error_clear(&err);
 	if (md_workspace_scan(&x->ws, d->cfg, &err) != MD_OK) {
 		md_error_format(&err, msg, sizeof(msg));
@@ -331,6 +358,7 @@ static void full_load(md_deck *d)
 		md_deck_data *first = calloc(1, sizeof(*first));
 
 		if (first) {
+			first->refs = 1;
 			first->wref = ws_ref(x->wref);
 			first->ws = x->ws;
 			first->git = x->git;
@@ -363,8 +391,116 @@ static void full_load(md_deck *d)
 		classify_drift(d, x);
 	x->loaded_at = md_deck_now();
 	poll_db(d);
+	/* the worker keeps a reference for the diffs it is asked for */
+	pthread_mutex_lock(&ref_mu);
+	x->refs++;
+	pthread_mutex_unlock(&ref_mu);
+	data_free(d->latest);
+	d->latest = x;
 	publish_data(d, x);
 	publish_db(d);
+}
+
+const char *md_deck_diff_name(md_deck_diff_kind kind)
+{
+	switch (kind) {
+	case MD_DECK_DIFF_SCHEMA: return "schema";
+	case MD_DECK_DIFF_GIT: return "git";
+	case MD_DECK_DIFF_DRIFT: return "drift";
+	}
+	return "?";
+}
+
+/* The file at path in the latest picture, with its plan item. */
+static const md_plan_item *latest_item(md_deck *d, const char *path)
+{
+	size_t i;
+
+	if (!d->latest || !d->latest->plan)
+		return NULL;
+	for (i = 0; i < d->latest->plan->n; i++) {
+		const md_plan_item *it = &d->latest->plan->items[i];
+
+		if (it->file && !strcmp(it->file->path, path))
+			return it;
+	}
+	return NULL;
+}
+
+static void compute_diff(md_deck *d, md_deck_diff_kind kind, const char *path, unsigned long seq)
+{
+	md_deck_diff *x = calloc(1, sizeof(*x));
+	md_error err;
+	md_status rc = MD_OK;
+	char msg[1400], note[256] = "";
+
+	if (!x)
+		return;
+	x->seq = seq;
+	x->kind = kind;
+	x->path = strdup(path);
+	md_error_clear(&err);
+	if (kind == MD_DECK_DIFF_GIT) {
+		const md_workspace *ws = d->latest ? d->latest->ws : NULL;
+		const char *alt[3];
+		size_t nalt = 0, i;
+		md_git_info info;
+
+		for (i = 0; ws && i < 3; i++)
+			if (ws->dirs[i])
+				alt[nalt++] = ws->dirs[i];
+		memset(&info, 0, sizeof(info));
+		rc = md_diff_git_file(&x->diff, path, NULL, alt, nalt, &info, &err);
+		if (rc == MD_OK)
+			snprintf(note, sizeof(note), "against HEAD %.10s%s", info.commit,
+				 info.is_new ? " (a new file)" : "");
+	} else if (!d->db) {
+		rc = md_error_set(&err, MD_ERR_CONNECT, NULL, 0, 0,
+				  "the %s diff needs the database, which is not connected",
+				  md_deck_diff_name(kind));
+	} else if (kind == MD_DECK_DIFF_SCHEMA) {
+		md_runner run;
+		const char *paths[1] = { path };
+
+		md_runner_init(&run, d->db, d->cfg, d->latest ? d->latest->ws : NULL, no_events,
+			       NULL);
+		rc = md_preview_schema(&run, paths, 1, 0, &x->diff, &err);
+		if (rc == MD_OK)
+			snprintf(note, sizeof(note), "run inside a transaction, rolled back");
+	} else {
+		const md_plan_item *it = latest_item(d, path);
+		md_drift_info info;
+
+		memset(&info, 0, sizeof(info));
+		if (!it)
+			rc = md_error_set(&err, MD_ERR_INVALID, path, 0, 0, "not a migration file");
+		else
+			rc = md_preview_drift(d->db, d->cfg, it, &info, &x->diff, &err);
+		if (rc == MD_OK) {
+			/* "2024-01-08 16:29" of the server's "2024-01-08 16:29:06.12+00" */
+			char when[17];
+
+			memcpy(when, info.applied_at, sizeof(when) - 1);
+			when[sizeof(when) - 1] = '\0';
+			if (strlen(when) > 10 && when[10] == 'T')
+				when[10] = ' ';
+			snprintf(note, sizeof(note), "%s drift since %s",
+				 md_drift_class_name(info.cls), when);
+		}
+	}
+	if (rc != MD_OK) {
+		md_diff_free(&x->diff);
+		md_error_format(&err, msg, sizeof(msg));
+		x->error = strdup(msg);
+		if (!md_db_alive(d->db) && d->db)
+			went_down(d, &err);
+	} else if (note[0]) {
+		x->note = strdup(note);
+	}
+	pthread_mutex_lock(&d->mu);
+	diff_free(d->box_diff);
+	d->box_diff = x;
+	pthread_mutex_unlock(&d->mu);
 }
 
 static void *worker(void *arg)
@@ -375,7 +511,7 @@ static void *worker(void *arg)
 	while (!d->stop) {
 		int full;
 
-		if (!d->want_full) {
+		if (!d->want_full && d->diff_asked == d->diff_seq) {
 			double wake = d->db ? d->next_poll : d->live.retry_at;
 			double now = md_deck_now();
 
@@ -390,6 +526,22 @@ static void *worker(void *arg)
 		}
 		full = d->want_full;
 		d->want_full = 0;
+		if (!full && d->diff_asked != d->diff_seq) {
+			md_deck_diff_kind kind = d->diff_kind;
+			char *path = d->diff_path;
+			unsigned long seq = d->diff_asked;
+
+			d->diff_path = NULL;
+			d->diff_seq = seq;
+			pthread_mutex_unlock(&d->mu);
+			compute_diff(d, kind, path ? path : "", seq);
+			free(path);
+			pthread_mutex_lock(&d->mu);
+			if (!d->want_full && d->diff_asked == d->diff_seq)
+				d->busy = 0;
+			pthread_cond_broadcast(&d->cv);
+			continue;
+		}
 		pthread_mutex_unlock(&d->mu);
 		if (full) {
 			full_load(d);
@@ -407,7 +559,7 @@ static void *worker(void *arg)
 			publish_db(d);
 		}
 		pthread_mutex_lock(&d->mu);
-		if (full && !d->want_full)
+		if (full && !d->want_full && d->diff_asked == d->diff_seq)
 			d->busy = 0;
 		pthread_cond_broadcast(&d->cv);
 	}
@@ -496,6 +648,10 @@ int md_deck_close(md_deck *d)
 	}
 	md_db_close(d->db);
 	db_clear(&d->live);
+	data_free(d->latest);
+	diff_free(d->box_diff);
+	diff_free(d->cur_diff);
+	free(d->diff_path);
 	data_free(d->box_data);
 	db_free(d->box_db);
 	data_free(d->cur_data);
@@ -510,14 +666,22 @@ int md_deck_take(md_deck *d)
 {
 	md_deck_data *x;
 	md_deck_db *s;
+	md_deck_diff *f;
 	int got = 0;
 
 	pthread_mutex_lock(&d->mu);
 	x = d->box_data;
 	s = d->box_db;
+	f = d->box_diff;
 	d->box_data = NULL;
 	d->box_db = NULL;
+	d->box_diff = NULL;
 	pthread_mutex_unlock(&d->mu);
+	if (f) {
+		diff_free(d->cur_diff);
+		d->cur_diff = f;
+		got |= 4;
+	}
 	if (x) {
 		data_free(d->cur_data);
 		d->cur_data = x;
@@ -539,6 +703,26 @@ const md_deck_data *md_deck_current(const md_deck *d)
 const md_deck_db *md_deck_db_state(const md_deck *d)
 {
 	return d->cur_db;
+}
+
+unsigned long md_deck_request_diff(md_deck *d, md_deck_diff_kind kind, const char *path)
+{
+	unsigned long seq;
+
+	pthread_mutex_lock(&d->mu);
+	free(d->diff_path);
+	d->diff_path = strdup(path);
+	d->diff_kind = kind;
+	seq = ++d->diff_asked;
+	d->busy = 1;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	return seq;
+}
+
+const md_deck_diff *md_deck_current_diff(const md_deck *d)
+{
+	return d->cur_diff;
 }
 
 void md_deck_refresh(md_deck *d)

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "gitdiff.h"
 #include "history.h"
 #include "monitor.h"
 #include "plan.h"
@@ -62,7 +63,27 @@ typedef struct md_deck_data {
 	                           before it is loaded: look at history_loaded) */
 	double loaded_at;       /* epoch seconds */
 	struct md_deck_ws *wref; /* internal: ws and git, shared by reference */
+	int refs;               /* internal: the worker keeps the latest too */
 } md_deck_data;
+
+/* The diffs the preview cycles through (doc/diff.md has what each means). */
+typedef enum md_deck_diff_kind {
+	MD_DECK_DIFF_SCHEMA = 1, /* what the file would change in the schema:
+	                            run in a transaction always rolled back */
+	MD_DECK_DIFF_GIT,        /* the file against HEAD */
+	MD_DECK_DIFF_DRIFT       /* the text applied against the file now */
+} md_deck_diff_kind;
+
+/* A diff the worker computed on request. */
+typedef struct md_deck_diff {
+	unsigned long seq;      /* the request it answers */
+	md_deck_diff_kind kind;
+	char *path;             /* the file */
+	md_diff diff;           /* empty text: no difference */
+	char *note;             /* one line about it ("cosmetic drift", "HEAD
+	                           abc1234") or NULL */
+	char *error;            /* why there is no diff, or NULL */
+} md_deck_diff;
 
 typedef struct md_deck md_deck;
 
@@ -81,12 +102,21 @@ md_status md_deck_open(md_deck **out, const md_config *cfg, const md_deck_opts *
 int md_deck_close(md_deck *d);
 
 /* Take what the worker published since the last call: returns a bit set,
- * 1 = new data (md_deck_data changed), 2 = new database state. */
+ * 1 = new data (md_deck_data changed), 2 = new database state, 4 = a new
+ * diff. */
 int md_deck_take(md_deck *d);
 /* The pictures taken last (never NULL after md_deck_open; data->ws may be
  * NULL before the first scan). */
 const md_deck_data *md_deck_current(const md_deck *d);
 const md_deck_db *md_deck_db_state(const md_deck *d);
+
+/* Ask the worker for a diff of the file at path (a file of the current
+ * data); busy until it is published.  Returns the request's number. */
+unsigned long md_deck_request_diff(md_deck *d, md_deck_diff_kind kind, const char *path);
+/* The last diff taken (NULL before any); md_deck_take returns bit 4 when a
+ * new one came. */
+const md_deck_diff *md_deck_current_diff(const md_deck *d);
+const char *md_deck_diff_name(md_deck_diff_kind kind); /* "schema", "git", "drift" */
 
 /* Ask for a full reload: rescan the folders, reload the history. */
 void md_deck_refresh(md_deck *d);

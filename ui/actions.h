@@ -23,6 +23,7 @@
 	X(PREV_PANE, "prev-pane", "<S-Tab>", NULL, "focus the previous pane")           \
 	X(MAXIMIZE, "maximize", "<Enter>", "full", "show the preview full screen, or go back") \
 	X(PAIR, "pair", "p", "pair", "preview the rollback pair of the file (again: the file)") \
+	X(DIFF, "diff", "d", "diff", "cycle the preview: the file, its schema diff, git diff, drift") \
 	X(SEARCH, "search", "/", "search", "search file names (case-insensitive)")     \
 	X(NEXT_MATCH, "next-match", "n", NULL, "go to the next match of the search")    \
 	X(PREV_MATCH, "prev-match", "N", NULL, "go to the previous match")              \

@@ -87,6 +87,13 @@ typedef struct ui {
 	char *pv_key;             /* path previewed, or "" */
 	size_t pv_top;
 	char pv_title[512];
+	/* the preview's mode: 0 the file, else a md_deck_diff_kind; the diff
+	 * asked for and, once it came, its lines */
+	int pv_mode;
+	unsigned long diff_want;
+	const md_deck_diff *diff;
+	size_t *diff_lines;   /* offsets of the lines of diff->diff.text */
+	size_t ndiff_lines;
 	char pv_head[512];
 	/* screen */
 	int too_small, wide;
@@ -317,6 +324,44 @@ static const md_plan_item *preview_item(const ui *u)
 	return row_item(u, u->last_folder);
 }
 
+/* In a diff mode, ask the worker for the diff of the file shown. */
+static void ask_diff(ui *u)
+{
+	u->diff = NULL;
+	u->ndiff_lines = 0;
+	if (!u->pv_mode || !u->pv_key || !*u->pv_key)
+		return;
+	u->diff_want = md_deck_request_diff(u->deck, (md_deck_diff_kind)u->pv_mode, u->pv_key);
+}
+
+/* A diff came from the worker: keep it if it is the one asked for. */
+static void got_diff(ui *u)
+{
+	const md_deck_diff *x = md_deck_current_diff(u->deck);
+	size_t i, n = 0, cap = 64;
+
+	if (!x || x->seq != u->diff_want || !u->pv_mode)
+		return;
+	u->diff = x;
+	u->pv_top = 0;
+	free(u->diff_lines);
+	u->diff_lines = malloc(cap * sizeof(*u->diff_lines));
+	for (i = 0; u->diff_lines && x->diff.text && i < x->diff.len;) {
+		const char *nl = memchr(x->diff.text + i, '\n', x->diff.len - i);
+
+		if (n == cap) {
+			size_t *g = realloc(u->diff_lines, (cap *= 2) * sizeof(*g));
+
+			if (!g)
+				break;
+			u->diff_lines = g;
+		}
+		u->diff_lines[n++] = i;
+		i = nl ? (size_t)(nl - x->diff.text) + 1 : x->diff.len;
+	}
+	u->ndiff_lines = n;
+}
+
 /* Load the file the preview should show, if it changed (force: reread). */
 static void sync_preview(ui *u, int force)
 {
@@ -336,6 +381,9 @@ static void sync_preview(ui *u, int force)
 	} else {
 		snprintf(u->pv_title, sizeof(u->pv_title), "Preview");
 	}
+	if (u->pv_mode)
+		snprintf(u->pv_title + strlen(u->pv_title), sizeof(u->pv_title) - strlen(u->pv_title),
+			 " - %s diff", md_deck_diff_name((md_deck_diff_kind)u->pv_mode));
 	if (!force && u->pv_key && !strcmp(u->pv_key, path))
 		return;
 	free(u->pv_key);
@@ -344,6 +392,7 @@ static void sync_preview(ui *u, int force)
 	ui_preview_clear(&u->pv);
 	if (*path)
 		ui_preview_load(&u->pv, path);
+	ask_diff(u);
 }
 
 /* ---- layout -------------------------------------------------------------------- */
@@ -567,6 +616,77 @@ static void short_time(const char *ts, char *out, size_t sz)
 		out[10] = ' ';
 }
 
+static void db_wrap(WINDOW *w, const char *line, ui_role role, int cw, int rows, int *y,
+		    size_t *skip, int *count);
+
+/* The preview in a diff mode: a head line, then the unified diff with
+ * its line kinds in colour (the +, - and @ at the start of each line say
+ * the same without colour). */
+static void draw_diff(ui *u, WINDOW *w, int rows, int cw)
+{
+	const md_deck_diff *x = u->diff;
+	char line[1600];
+	int r;
+	const char *what = md_deck_diff_name((md_deck_diff_kind)u->pv_mode);
+
+	if (!x) {
+		snprintf(line, sizeof(line), "computing the %s diff...", what);
+		ui_puts(w, 1, 1, line, cw, R_DIM);
+		return;
+	}
+	if (x->error) {
+		size_t skip = 0;
+		int y = 0, count = 0;
+
+		db_wrap(w, x->error, R_BAD, cw, rows + 1, &y, &skip, &count);
+		return;
+	}
+	if (!x->diff.text || !x->diff.len) {
+		if (x->kind == MD_DECK_DIFF_DRIFT)
+			snprintf(line, sizeof(line),
+				 "drift: the statements are the ones applied; %s (only comments "
+				 "or blank lines between statements changed, if anything)",
+				 x->note ? x->note : "");
+		else
+			snprintf(line, sizeof(line), "%s diff: no change%s%s", what,
+				 x->note ? "; " : "", x->note ? x->note : "");
+		{
+			size_t skip = 0;
+			int y = 0, count = 0;
+
+			db_wrap(w, line, R_OK, cw, rows + 1, &y, &skip, &count);
+		}
+		return;
+	}
+	snprintf(line, sizeof(line), "%s diff: +%zu -%zu lines%s%s (d: next view)", what,
+		 x->diff.added, x->diff.removed, x->note ? "; " : "", x->note ? x->note : "");
+	ui_puts(w, 1, 1, line, cw, R_DIM);
+	if (u->pv_top + (size_t)rows > u->ndiff_lines)
+		u->pv_top = u->ndiff_lines > (size_t)rows ? u->ndiff_lines - (size_t)rows : 0;
+	for (r = 0; r < rows && u->pv_top + (size_t)r < u->ndiff_lines; r++) {
+		size_t a = u->diff_lines[u->pv_top + (size_t)r];
+		size_t b = u->pv_top + (size_t)r + 1 < u->ndiff_lines
+				   ? u->diff_lines[u->pv_top + (size_t)r + 1] - 1
+				   : x->diff.len;
+		const char *t = x->diff.text + a;
+		ui_role role = R_NORMAL;
+
+		if (b > a && x->diff.text[b - 1] == '\n')
+			b--;
+		if (b - a >= 3 && (!strncmp(t, "---", 3) || !strncmp(t, "+++", 3)))
+			role = R_KEYWORD;
+		else if (*t == '+')
+			role = R_OK;
+		else if (*t == '-')
+			role = R_BAD;
+		else if (*t == '@')
+			role = R_PENDING;
+		else if (*t == '\\')
+			role = R_DIM;
+		ui_put(w, 2 + r, 1, t, b - a, cw, role, 1);
+	}
+}
+
 static void draw_preview(ui *u)
 {
 	WINDOW *w = u->win[P_PREVIEW];
@@ -599,6 +719,10 @@ static void draw_preview(ui *u)
 	if (u->show_pair && !it->file->pair) {
 		snprintf(line, sizeof(line), "%s has no rollback file", it->file->name);
 		ui_puts(w, 1, 1, line, cw, R_WARN);
+		return;
+	}
+	if (u->pv_mode) {
+		draw_diff(u, w, rows, cw);
 		return;
 	}
 	if (u->pv.error[0]) {
@@ -1016,7 +1140,8 @@ static void move_sel(ui *u, long delta, int absolute)
 		remember_sel(l);
 		sync_preview(u, 0);
 	} else if (u->focus == P_PREVIEW) {
-		long t = absolute ? (delta < 0 ? 0 : (long)u->pv.nlines) : (long)u->pv_top + delta;
+		long t = absolute ? (delta < 0 ? 0 : (long)(u->pv_mode ? u->ndiff_lines : u->pv.nlines))
+				  : (long)u->pv_top + delta;
 
 		u->pv_top = t < 0 ? 0 : (size_t)t; /* draw_preview clamps the end */
 	} else {
@@ -1205,6 +1330,10 @@ static void act(ui *u, ui_action a)
 		u->show_pair = !u->show_pair;
 		sync_preview(u, 0);
 		break;
+	case UI_DIFF:
+		u->pv_mode = (u->pv_mode + 1) % 4; /* the file, schema, git, drift */
+		sync_preview(u, 1);
+		break;
 	case UI_SEARCH:
 		u->searching = 1;
 		u->input[0] = '\0';
@@ -1283,6 +1412,8 @@ static void take(ui *u)
 
 	u->data = md_deck_current(u->deck);
 	u->db = md_deck_db_state(u->deck);
+	if (got & 4)
+		got_diff(u);
 	if (got & 1) {
 		rebuild_lists(u);
 		sync_preview(u, 1);
@@ -1755,6 +1886,7 @@ done:
 	}
 	ui_preview_clear(&u.pv);
 	free(u.pv_key);
+	free(u.diff_lines);
 	free(u.key_ms);
 	free_script(&u);
 	return rc;

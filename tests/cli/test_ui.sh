@@ -55,8 +55,9 @@ cp -R "$UI/fixture/pending" "$UI/fixture/archive" "$FIX/"
 	# outside a transaction a failure leaves a failed row
 	$BIN -q -d "$FIXDB" -o run.transaction=none migrate --to 008 >/dev/null 2>&1 && exit 1
 	$BIN -q -y -d "$FIXDB" rollback --version 006 >/dev/null
+	# (migdeck may have committed its moves itself: [git] commit)
 	git add -A
-	git commit -q -m "applied"
+	git diff --cached --quiet || git commit -q -m "applied"
 	rm applied/005_add_status.sql applied/005_rollback_add_status.sql
 	printf 'UPDATE orders SET total = 0 WHERE total IS NULL;\n' > pending/004_late_fix.sql
 	printf -- '-- reviewed\n' >> applied/002_add_email.sql
@@ -71,7 +72,8 @@ mkdir -p "$EMPTY"
 q -c "CREATE DATABASE ui_empty"
 EMPTYDB="host=$SOCK port=$PGPORT dbname=ui_empty"
 
-# Replace what changes from run to run.
+# Replace what changes from run to run (commit ids too: the fixture's
+# commits carry the time they were made).
 normalize() {
 	sed -E -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([+-][0-9]{2}(:?[0-9]{2})?)?/YYYY-MM-DD hh:mm/g' \
 		-e 's/[0-9]{2}:[0-9]{2}:[0-9]{2}/hh:mm:ss/g' \
@@ -81,7 +83,8 @@ normalize() {
 		-e 's/PostgreSQL [0-9]+[.][0-9]+/PostgreSQL NN.N/g' \
 		-e "s#port=$PGPORT#port=PPPPP#g" \
 		-e "s#$T/#/tmp/mdui.XXXXXX/#g" \
-		-e 's/migdeck [0-9]+[.][0-9]+[.][0-9]+/migdeck V.V.V/g' |
+		-e 's/migdeck [0-9]+[.][0-9]+[.][0-9]+/migdeck V.V.V/g' \
+		-e 's/HEAD [0-9a-f]{10}/HEAD xxxxxxxxxx/g' |
 		# a pid or a wait has as many digits as it has: where one shows,
 		# the padding between its text and the pane's right border varies
 		sed -E -e '/pid N|waits N s/ s/ +│$/ │/'
