@@ -26,6 +26,26 @@ typedef struct md_waiter {
 /* The sessions of the current database waiting on a lock, longest wait
  * first. */
 md_status md_monitor_waiters(md_db *db, md_waiter **out, size_t *n, md_error *err);
+
+/* The same, only the sessions that pid blocks (pid is among their
+ * pg_blocking_pids): who waits behind a migration's transaction. */
+md_status md_monitor_blocked_by(md_db *db, int pid, md_waiter **out, size_t *n,
+				md_error *err);
+
+/* A lock a session holds or waits for, as pg_locks says. */
+typedef struct md_lock {
+	char *object;        /* the relation ("public.tickets"), or the lock type */
+	char *mode;          /* "AccessExclusiveLock" ... */
+	int granted;
+	int exclusive;       /* mode is AccessExclusiveLock */
+} md_lock;
+
+/* The relation locks of pid in the current database, the strongest first
+ * (AccessExclusiveLock ... AccessShareLock), then by relation name; left
+ * out: pg_catalog relations (read for the catalog) and relations the
+ * session created and has not committed (no one else can see them). */
+md_status md_monitor_locks_of(md_db *db, int pid, md_lock **out, size_t *n, md_error *err);
+void md_locks_free(md_lock *l, size_t n);
 void md_waiters_free(md_waiter *w, size_t n);
 
 /* current_database(), current_user and the server version as text
