@@ -953,6 +953,48 @@ static void draw_tabs(ui *u)
 	u->tab_x[P_N] = x;
 }
 
+/* The status line's label for action a where the operator is now, or
+ * NULL when the action does nothing useful here (the keys that work here). */
+static const char *hint_here(const ui *u, ui_action a)
+{
+	if (u->help) {
+		switch (a) {
+		case UI_DOWN: return "scroll";
+		case UI_HALF_DOWN: return "page";
+		case UI_QUIT: return "close help";
+		default: return NULL;
+		}
+	}
+	if (u->maximized) {
+		switch (a) {
+		case UI_DOWN: return "scroll";
+		case UI_MAXIMIZE: return "back";
+		case UI_PAIR:
+		case UI_DIFF:
+		case UI_HELP: return ui_actions[a].hint;
+		default: return NULL;
+		}
+	}
+	if (u->focus == P_PREVIEW) {
+		switch (a) {
+		case UI_DOWN: return "scroll";
+		case UI_SEARCH:
+		case UI_REFRESH: return NULL;
+		default: return ui_actions[a].hint;
+		}
+	}
+	if (u->focus == P_DB) {
+		switch (a) {
+		case UI_DOWN: return "scroll";
+		case UI_MAXIMIZE:
+		case UI_PAIR:
+		case UI_DIFF: return NULL;
+		default: return ui_actions[a].hint;
+		}
+	}
+	return ui_actions[a].hint;
+}
+
 static void draw_status(ui *u)
 {
 	char line[512], keys[64], k1[64];
@@ -971,15 +1013,16 @@ static void draw_status(ui *u)
 	}
 	line[0] = '\0';
 	for (a = 1; a < UI_NACTIONS; a++) {
-		if (!ui_actions[a].hint)
+		const char *hint = hint_here(u, (ui_action)a);
+
+		if (!hint)
 			continue;
 		ui_action_keys((ui_action)a, keys, sizeof(keys));
 		keys[strcspn(keys, " ")] = '\0';
 		if (!keys[0])
 			continue;
 		snprintf(k1, sizeof(k1), "%s", keys);
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s %s", n ? "  " : " ", k1,
-			      ui_actions[a].hint);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s %s", n ? "  " : " ", k1, hint);
 		if ((size_t)n >= sizeof(line))
 			break;
 	}
