@@ -787,6 +787,36 @@ md_status md_history_set_checksum(md_db *db, const md_config *cfg, const char *v
 	return change_version(db, cfg, SQL_SET_CHECKSUM, 3, params, err);
 }
 
+md_status md_history_set_git_commit(md_db *db, const md_config *cfg, const char *version,
+				    const char *event_action, int row, int only_empty,
+				    const char *commit, md_error *err)
+{
+	const char *params[5];
+	hnames nm;
+	md_status rc;
+
+	if (!version || !commit)
+		return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0, "no version or commit to record");
+	rc = names_init(&nm, db, cfg, 0, err);
+	if (rc)
+		return rc;
+	params[0] = version;
+	params[1] = commit;
+	params[2] = event_action;
+	params[3] = row ? "true" : "false";
+	params[4] = only_empty ? "true" : "false";
+	rc = run(db, NULL,
+		 sqlf("WITH e AS (UPDATE %s SET git_commit = $2"
+		      " WHERE id = (SELECT max(id) FROM %s WHERE version = $1 AND action = $3)"
+		      " AND (NOT $5::boolean OR git_commit IS NULL) RETURNING 1)"
+		      " UPDATE %s SET git_commit = $2 WHERE $4::boolean AND version = $1"
+		      " AND (NOT $5::boolean OR git_commit IS NULL)",
+		      nm.events, nm.events, nm.history),
+		 5, params, err);
+	names_free(&nm);
+	return rc;
+}
+
 md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, md_error *err)
 {
 	char ms[32], user[256], host[256];

@@ -79,6 +79,15 @@ md_status md_history_delete_failed(md_db *db, const md_config *cfg, long long *n
 md_status md_history_set_checksum(md_db *db, const md_config *cfg, const char *version,
 				  const char *checksum, const char *applied_sql, md_error *err);
 
+/* The git commit of a file move, written after the fact (the database
+ * commits before git does): into the latest event of version with action
+ * event_action (NULL: none) and, when row is set, into the history row of
+ * version.  only_empty: leave a git_commit that is set alone (migdeck
+ * commit filling in moves left uncommitted). */
+md_status md_history_set_git_commit(md_db *db, const md_config *cfg, const char *version,
+				    const char *event_action, int row, int only_empty,
+				    const char *commit, md_error *err);
+
 /* One row of the event table: who (database user, OS user, host), when
  * (now()), what (action, version, script), outcome, error text. */
 typedef struct md_event {

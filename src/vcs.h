@@ -1,5 +1,5 @@
-/* vcs.h - the one seam to libgit2 for the engine (the console issue adds
- * staging and committing moves here). */
+/* vcs.h - the one seam to libgit2 for the engine: HEAD, file states, and
+ * committing the file moves of migrations as renames. */
 #ifndef MIGDECK_VCS_H
 #define MIGDECK_VCS_H
 
@@ -36,5 +36,52 @@ int md_vcs_states(const char *const *paths, size_t n, unsigned char *states, md_
 
 /* "committed", "modified", ... */
 const char *md_git_state_name(md_git_state s);
+
+/* A file move: the path before and after (absolute, or relative to the
+ * working directory; the file is at to now). */
+typedef struct md_vcs_move {
+	const char *from;
+	const char *to;
+} md_vcs_move;
+
+/* What md_vcs_commit_moves did. */
+enum {
+	MD_VCS_NO_REPO = 0,    /* the files are in no git repository: nothing done */
+	MD_VCS_COMMITTED = 1,  /* hex holds the new commit */
+	MD_VCS_UNCHANGED = 2   /* HEAD's tree has the moves already: nothing done */
+};
+
+/* Commit n moves as renames in the repository that holds moves[0].to, on
+ * HEAD (an unborn HEAD too).  The commit's tree is HEAD's tree with exactly
+ * those paths changed: each from removed, each to added as a blob of the
+ * file's current content (through the repository's filters, as git add
+ * does).  The index gets the same change for just those paths (so git
+ * status shows them clean); every other entry, staged or not, stays as it
+ * was and nothing else goes into the commit.  The message is subject, a
+ * blank line, "Files:" with one "    from -> to" line per move (paths in
+ * the repository), then body (may be NULL).  Author and committer:
+ * author_name / author_email, else the repository's user.name /
+ * user.email; neither is an error that says how to set one.  Returns
+ * MD_VCS_* (hex filled for MD_VCS_COMMITTED, "" otherwise), negative on a
+ * failure (err filled; nothing changed).  MD_VCS_COMMITTED with err->msg
+ * set: committed, but the index could not be updated (git status then
+ * shows the moved paths as changes to undo: git reset -- PATHS). */
+int md_vcs_commit_moves(const md_vcs_move *moves, size_t n, const char *subject, const char *body,
+			const char *author_name, const char *author_email, char hex[41],
+			md_error *err);
+
+/* Moves left uncommitted among the folders dirs[0..ndirs-1] (which may
+ * not exist): a file that HEAD has in one of them and that is gone from the
+ * work tree (deleted, staged or not), while a file of the same name sits in
+ * another of them, untracked or not in HEAD.  *out gets them in the order
+ * of their new paths (absolute), *n their count; free with
+ * md_vcs_moves_free.  Returns MD_VCS_NO_REPO when the folders are in no
+ * repository, 1 otherwise, negative on a failure. */
+int md_vcs_uncommitted_moves(const char *const *dirs, size_t ndirs, md_vcs_move **out, size_t *n,
+			     md_error *err);
+void md_vcs_moves_free(md_vcs_move *moves, size_t n);
+
+/* The git state of one file (md_vcs_states of one path). */
+md_git_state md_vcs_state(const char *path, md_error *err);
 
 #endif

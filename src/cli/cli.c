@@ -20,7 +20,7 @@ static void warn_cb(const char *msg, void *payload)
 int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage)
 {
 	enum { L_WAIT = 1000, L_DRY, L_TO, L_VERSION, L_STEPS, L_DESC, L_STYLE, L_OOO, L_OFFLINE,
-	       L_NOCOLOR, L_KEYS };
+	       L_NOCOLOR, L_KEYS, L_CONFIRM_DB };
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "database", required_argument, NULL, 'd' },
@@ -41,6 +41,7 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		{ "out-of-order", no_argument, NULL, L_OOO },
 		{ "offline", no_argument, NULL, L_OFFLINE },
 		{ "keys", required_argument, NULL, L_KEYS },
+		{ "confirm-database", required_argument, NULL, L_CONFIRM_DB },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -48,7 +49,7 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		{ 'j', OPT_JSON }, { 'y', OPT_YES }, { L_WAIT, OPT_WAIT }, { L_DRY, OPT_DRY_RUN },
 		{ L_TO, OPT_TO }, { L_VERSION, OPT_VERSION }, { L_STEPS, OPT_STEPS },
 		{ L_DESC, OPT_DESCRIPTION }, { L_STYLE, OPT_STYLE }, { L_OOO, OPT_OUT_OF_ORDER },
-		{ L_OFFLINE, OPT_OFFLINE }, { L_KEYS, OPT_KEYS },
+		{ L_OFFLINE, OPT_OFFLINE }, { L_KEYS, OPT_KEYS }, { L_CONFIRM_DB, OPT_CONFIRM_DB },
 	};
 	int opt, li;
 	size_t i;
@@ -103,6 +104,7 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		case L_OOO: c->out_of_order = 1; break;
 		case L_OFFLINE: c->offline = 1; break;
 		case L_KEYS: c->keys = optarg; break;
+		case L_CONFIRM_DB: c->confirm_database = optarg; break;
 		case 'h':
 			printf("usage: migdeck %s\n", usage);
 			return -1;

@@ -31,6 +31,7 @@ enum {
 	OPT_STYLE = 1u << 8,
 	OPT_OUT_OF_ORDER = 1u << 9,
 	OPT_OFFLINE = 1u << 10,
+	OPT_CONFIRM_DB = 1u << 11,
 	OPT_KEYS = 1u << 20
 };
 
@@ -47,6 +48,7 @@ typedef struct cli {
 	int dry_run, out_of_order, offline;
 	const char *to, *version, *description, *style;
 	const char *keys;      /* console --keys FILE */
+	const char *confirm_database; /* --confirm-database NAME ([database] production) */
 	long steps;
 	char **pos;            /* positional arguments */
 	int npos;
@@ -87,6 +89,7 @@ int cmd_repair(cli *c, int argc, char **argv);
 int cmd_console(cli *c, int argc, char **argv);
 int cmd_adopt(cli *c, int argc, char **argv);
 int cmd_clean(cli *c, int argc, char **argv);
+int cmd_commit(cli *c, int argc, char **argv);
 int cmd_schema(cli *c, int argc, char **argv); /* src/cli/diff.c */
 int cmd_diff(cli *c, int argc, char **argv);   /* src/cli/diff.c */
 

@@ -18,6 +18,7 @@
 #include "plan.h"
 #include "runner.h"
 #include "util.h"
+#include "vcs.h"
 #include "workspace.h"
 
 /* ---- a session: workspace, database, history, plan ------------------------------ */
@@ -271,6 +272,13 @@ static void run_cb(const md_run_event *ev, void *payload)
 	case MD_RUN_MOVED:
 		if (c->verbose)
 			fprintf(stderr, "Moved: %s\n", ev->text);
+		break;
+	case MD_RUN_COMMITTED:
+		if (!c->quiet) {
+			printf("Committed: %.12s %s %s (%u file move%s)\n", ev->text, ev->action,
+			       ev->file->name, ev->count, ev->count == 1 ? "" : "s");
+			fflush(stdout);
+		}
 		break;
 	}
 }
@@ -594,6 +602,86 @@ int cmd_validate(cli *c, int argc, char **argv)
 	return rc;
 }
 
+/* ---- production ------------------------------------------------------------------ */
+
+/* [database] production = true: each file (and its rollback pair) must be
+ * committed in git as it is, and the operator types the database's name
+ * (or gives it as --confirm-database NAME).  Returns 0 to go on, or an exit
+ * code after saying why (nothing changed). */
+static int production_guard(cli *c, session *s, const md_file *const *files, size_t n,
+			    const char *verb)
+{
+	const char *name = md_db_name(s->db);
+	char answer[256];
+	size_t i, k;
+	int refused = 0;
+
+	if (!c->cfg->production || c->dry_run || !n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		const md_file *both[2] = { files[i], files[i]->pair };
+
+		for (k = 0; k < 2; k++) {
+			md_error err;
+			md_git_state st;
+
+			if (!both[k])
+				continue;
+			md_error_clear(&err);
+			st = md_vcs_state(both[k]->path, &err);
+			switch (st) {
+			case MD_GIT_COMMITTED:
+				break;
+			case MD_GIT_NONE:
+				fprintf(stderr, "migdeck: warning: %s: not in a git repository: cannot tell "
+					"whether it has uncommitted changes\n", md_show_path(both[k]->path));
+				break;
+			case MD_GIT_UNKNOWN:
+				fprintf(stderr, "migdeck: %s: cannot ask git about it (%s): refused on the "
+					"production database %s\n", md_show_path(both[k]->path), err.msg, name);
+				refused++;
+				break;
+			default:
+				fprintf(stderr, "migdeck: %s: uncommitted changes in git (%s): refused on the "
+					"production database %s; commit it first\n",
+					md_show_path(both[k]->path),
+					st == MD_GIT_ADDED ? "staged, not committed" : md_git_state_name(st),
+					name);
+				refused++;
+				break;
+			}
+		}
+	}
+	if (refused) {
+		fprintf(stderr, "migdeck: %s: nothing was changed\n", verb);
+		return EXIT_INVALID;
+	}
+	if (c->confirm_database) {
+		if (strcmp(c->confirm_database, name) != 0) {
+			fprintf(stderr, "migdeck: %s: --confirm-database %s: the database is %s; nothing "
+				"was changed\n", verb, c->confirm_database, name);
+			return EXIT_INVALID;
+		}
+		return 0;
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO)) {
+		fprintf(stderr, "migdeck: %s on the production database %s needs its name typed: run "
+			"it on a terminal, or add --confirm-database %s (--yes is not enough); nothing "
+			"was changed\n", verb, name, name);
+		return EXIT_INVALID;
+	}
+	fprintf(stderr, "%s on the production database %s: type its name to go on: ", verb, name);
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin))
+		answer[0] = '\0';
+	answer[strcspn(answer, "\r\n")] = '\0';
+	if (strcmp(answer, name) != 0) {
+		fprintf(stderr, "migdeck: %s: that is not %s; nothing was changed\n", verb, name);
+		return EXIT_INVALID;
+	}
+	return 0;
+}
+
 /* ---- migrate ---------------------------------------------------------------------- */
 
 /* flyway.baselineOnMigrate: on a database with no history (neither
@@ -672,12 +760,14 @@ static void heal_misplaced(cli *c, session *s)
 			       md_show_path(it->file->path), md_folder_name(it->want));
 			continue;
 		}
+		s->run.nmoved = 0;
 		if (md_move_file(&s->run, it->file, it->want, &err) != MD_OK) {
 			cli_print_error(&err);
 			continue;
 		}
 		fprintf(stderr, "migdeck: moved %s to %s/: the database has it applied\n",
 			md_show_path(it->file->path), md_folder_name(it->want));
+		md_runner_commit_moves(&s->run, it->file, "repair", it->file->checksum, -1);
 	}
 }
 
@@ -702,8 +792,9 @@ int cmd_migrate(cli *c, int argc, char **argv)
 	int rc, problems = 0;
 	md_error err;
 
-	if ((rc = cli_parse(c, argc, argv, OPT_TO | OPT_DRY_RUN | OPT_WAIT | OPT_YES | OPT_OUT_OF_ORDER,
-			    "migrate [--to VERSION] [--dry-run] [--wait[=SECONDS]] [--out-of-order] [--yes]")) != 0)
+	if ((rc = cli_parse(c, argc, argv, OPT_TO | OPT_DRY_RUN | OPT_WAIT | OPT_YES | OPT_OUT_OF_ORDER | OPT_CONFIRM_DB,
+			    "migrate [--to VERSION] [--dry-run] [--wait[=SECONDS]] [--out-of-order] [--yes] "
+			    "[--confirm-database NAME]")) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	if (c->npos) {
 		fprintf(stderr, "migdeck migrate: unexpected argument '%s'\n", c->pos[0]);
@@ -804,6 +895,8 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		rc = EXIT_INVALID;
 		goto done;
 	}
+	if ((rc = production_guard(c, &s, targets, n, "migrate")) != 0)
+		goto done;
 	heal_misplaced(c, &s);
 
 	rc = EXIT_OK;
@@ -872,8 +965,9 @@ int cmd_rollback(cli *c, int argc, char **argv)
 	md_error err;
 	char question[1024];
 
-	if ((rc = cli_parse(c, argc, argv, OPT_VERSION | OPT_STEPS | OPT_DRY_RUN | OPT_WAIT | OPT_YES,
-			    "rollback [--version V | --steps N] [--dry-run] [--wait[=SECONDS]] [--yes]")) != 0)
+	if ((rc = cli_parse(c, argc, argv, OPT_VERSION | OPT_STEPS | OPT_DRY_RUN | OPT_WAIT | OPT_YES | OPT_CONFIRM_DB,
+			    "rollback [--version V | --steps N] [--dry-run] [--wait[=SECONDS]] [--yes] "
+			    "[--confirm-database NAME]")) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	if (c->version && c->steps) {
 		fprintf(stderr, "migdeck rollback: give --version or --steps, not both\n");
@@ -941,7 +1035,9 @@ int cmd_rollback(cli *c, int argc, char **argv)
 	}
 	snprintf(question, sizeof(question), "Roll back %zu migration%s (%s%s) on %s?", n,
 		 n == 1 ? "" : "s", targets[0]->name, n > 1 ? ", ..." : "", s.db->target);
-	if (!c->dry_run && !cli_confirm(c, question)) {
+	if ((rc = production_guard(c, &s, targets, n, "rollback")) != 0)
+		goto done;
+	if (!c->dry_run && !c->cfg->production && !cli_confirm(c, question)) {
 		fprintf(stderr, "migdeck: rollback: nothing was changed\n");
 		rc = EXIT_INVALID;
 		goto done;
@@ -1294,12 +1390,14 @@ int cmd_repair(cli *c, int argc, char **argv)
 			printf("Would move: %s to %s/\n", md_show_path(it->file->path), md_folder_name(it->want));
 			continue;
 		}
+		s.run.nmoved = 0;
 		if (md_move_file(&s.run, it->file, it->want, &err) != MD_OK) {
 			cli_print_error(&err);
 			rc = EXIT_FAILED;
 			continue;
 		}
 		printf("Moved: %s to %s/\n", md_show_path(it->file->path), md_folder_name(it->want));
+		md_runner_commit_moves(&s.run, it->file, "repair", it->file->checksum, -1);
 		nmoved++;
 	}
 	printf("Repair complete: %lld failed row%s deleted, %zu checksum%s realigned, %zu file%s moved%s\n",
@@ -1307,6 +1405,91 @@ int cmd_repair(cli *c, int argc, char **argv)
 	       nmoved == 1 ? "" : "s", c->dry_run ? " (dry run: nothing changed)" : "");
 	if (skipped && rc == EXIT_OK)
 		rc = EXIT_INVALID;
+	session_close(&s);
+	return rc;
+}
+
+/* ---- commit ------------------------------------------------------------------------ */
+
+static int is_sql_name(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 4 && !strcmp(path + n - 4, ".sql");
+}
+
+int cmd_commit(cli *c, int argc, char **argv)
+{
+	session s;
+	md_vcs_move *mv = NULL;
+	size_t n = 0, i, k = 0;
+	const char *dirs[3];
+	char hex[41];
+	md_error err;
+	int rc, vrc;
+
+	if ((rc = cli_parse(c, argc, argv, OPT_DRY_RUN | OPT_WAIT, "commit [--dry-run] [--wait[=SECONDS]]")) != 0)
+		return rc < 0 ? EXIT_OK : rc;
+	if (c->npos) {
+		fprintf(stderr, "migdeck commit: unexpected argument '%s'\n", c->pos[0]);
+		return EXIT_USAGE;
+	}
+	if ((rc = session_open(c, &s, 1)) != 0)
+		return rc;
+	for (i = 0; i < 3; i++)
+		dirs[i] = s.ws->dirs[i];
+	md_error_clear(&err);
+	vrc = md_vcs_uncommitted_moves(dirs, 3, &mv, &n, &err);
+	if (vrc < 0) {
+		cli_print_error(&err);
+		rc = EXIT_FAILED;
+		goto done;
+	}
+	if (vrc == MD_VCS_NO_REPO) {
+		fprintf(stderr, "migdeck: commit: %s is not in a git repository: nothing to commit\n",
+			md_show_path(dirs[MD_FOLDER_PENDING]));
+		rc = EXIT_OK;
+		goto done;
+	}
+	/* migration files only */
+	for (i = 0; i < n; i++) {
+		if (is_sql_name(mv[i].to)) {
+			md_vcs_move t = mv[k];
+			mv[k++] = mv[i];
+			mv[i] = t;
+		}
+	}
+	if (!k) {
+		if (!c->quiet)
+			printf("Nothing to commit: no file moves left uncommitted\n");
+		rc = EXIT_OK;
+		goto done;
+	}
+	if (c->dry_run) {
+		for (i = 0; i < k; i++)
+			printf("Would commit: %s -> %s\n", md_show_path(mv[i].from), md_show_path(mv[i].to));
+		printf("Dry run: %zu file move%s would be committed\n", k, k == 1 ? "" : "s");
+		rc = EXIT_OK;
+		goto done;
+	}
+	vrc = md_runner_commit_left(&s.run, mv, k, hex, &err);
+	if (vrc < 0) {
+		cli_print_error(&err);
+		fprintf(stderr, "migdeck: commit: nothing was committed\n");
+		rc = EXIT_FAILED;
+		goto done;
+	}
+	if (vrc != MD_VCS_COMMITTED) {
+		if (!c->quiet)
+			printf("Nothing to commit: HEAD has these moves already\n");
+		rc = EXIT_OK;
+		goto done;
+	}
+	printf("Committed: %.12s (%zu file move%s left uncommitted)\n", hex, k, k == 1 ? "" : "s");
+	for (i = 0; i < k && !c->quiet; i++)
+		printf("    %s -> %s\n", md_show_path(mv[i].from), md_show_path(mv[i].to));
+	rc = EXIT_OK;
+done:
+	md_vcs_moves_free(mv, n);
 	session_close(&s);
 	return rc;
 }
