@@ -1740,6 +1740,8 @@ static void md_config_bind(md_config *cfg)
 	cfg->transaction = (md_tx_mode)v[MD_CFG_TRANSACTION].num;
 	cfg->lock_retries = (int)v[MD_CFG_LOCK_RETRIES].num;
 	cfg->git_commit = v[MD_CFG_GIT_COMMIT].num != 0;
+	cfg->exclusive_lock_warn_ms = v[MD_CFG_EXCL_LOCK_WARN].num;
+	cfg->production = v[MD_CFG_DB_PRODUCTION].num != 0;
 	cfg->git_author_name = v[MD_CFG_GIT_AUTHOR_NAME].text;
 	cfg->git_author_email = v[MD_CFG_GIT_AUTHOR_EMAIL].text;
 	cfg->placeholders = cfg->free_sections[MD_CFG_SEC_PLACEHOLDERS].items;

@@ -49,6 +49,7 @@ enum {
 	X(HISTORY, "history", 0u, "the table that records what ran")           \
 	X(RUN, "run", 0u, "how migrations run")                                \
 	X(GIT, "git", 0u, "committing file moves to git")                      \
+	X(DIFF, "diff", 0u, "schema previews (migdeck diff)")                  \
 	X(PLACEHOLDERS, "placeholders", MD_CFG_SEC_FREE,                       \
 	  "${name} substitutions in scripts") \
 	X(KEYS, "keys", MD_CFG_SEC_FREE, "console key bindings: action = keys")
@@ -70,6 +71,9 @@ enum {
 	  MD_CFG_T_COUNT, "120", "MIGDECK_DATABASE_CONNECT_RETRIES_INTERVAL",  \
 	  NULL, 0,                                                             \
 	  "seconds: the longest pause between those retries (1 s, doubling)")  \
+	X(DB_PRODUCTION, DATABASE, "production", MD_CFG_T_BOOL, "off",         \
+	  "MIGDECK_DATABASE_PRODUCTION", NULL, 0,                              \
+	  "a production database: applying or rolling back asks for its name") \
 	X(PENDING, WORKSPACE, "pending", MD_CFG_T_DIR, "pending",              \
 	  "MIGDECK_WORKSPACE_PENDING", NULL, 0, "migrations not yet applied")  \
 	X(APPLIED, WORKSPACE, "applied", MD_CFG_T_DIR, "applied",              \
@@ -102,6 +106,9 @@ enum {
 	X(LOCK_RETRIES, RUN, "lock_retries", MD_CFG_T_COUNT, "3",              \
 	  "MIGDECK_RUN_LOCK_RETRIES", NULL, 0,                                 \
 	  "retries of a migration that hit lock_timeout, with backoff")        \
+	X(EXCL_LOCK_WARN, RUN, "exclusive_lock_warn", MD_CFG_T_DURATION, "10s", \
+	  "MIGDECK_RUN_EXCLUSIVE_LOCK_WARN", NULL, 0,                          \
+	  "the stepper warns after holding an ACCESS EXCLUSIVE lock this long") \
 	X(GIT_COMMIT, GIT, "commit", MD_CFG_T_BOOL, "on", "MIGDECK_GIT_COMMIT", \
 	  NULL, 0, "commit each file move to git")                             \
 	X(GIT_AUTHOR_NAME, GIT, "author_name", MD_CFG_T_PERSON, NULL,          \
@@ -109,7 +116,10 @@ enum {
 	  "author of those commits (unset: git's user.name)")                  \
 	X(GIT_AUTHOR_EMAIL, GIT, "author_email", MD_CFG_T_PERSON, NULL,        \
 	  "GIT_AUTHOR_EMAIL", NULL, 0,                                         \
-	  "author e-mail of those commits (unset: git's user.email)")
+	  "author e-mail of those commits (unset: git's user.email)")          \
+	X(DIFF_SCRATCH, DIFF, "scratch", MD_CFG_T_ENUM, "local",               \
+	  "MIGDECK_DIFF_SCRATCH", "local|server", 0,                           \
+	  "where --scratch builds: a throwaway local cluster, or a database on the target's server")
 
 #define MD_CFG_SEC_ENUM_(id, name, flags, help) MD_CFG_SEC_##id,
 typedef enum md_cfg_section_id {
@@ -212,8 +222,10 @@ typedef struct md_config {
 	const char *statement_timeout;
 	long long statement_timeout_ms;
 	int lock_retries;                /* [run] lock_retries */
+	long long exclusive_lock_warn_ms; /* [run] exclusive_lock_warn (0: never) */
 	md_tx_mode transaction;
 	bool git_commit;
+	bool production;              /* [database] production */
 	const char *git_author_name;  /* NULL: git's own user.name */
 	const char *git_author_email; /* NULL: git's own user.email */
 	const md_cfg_pair *placeholders; /* in file order, then -o order */

@@ -290,6 +290,58 @@ fail:
 	return rc;
 }
 
+md_status md_db_connect_socket(md_db **out, const char *sockdir, int port, const char *user,
+			       const char *dbname, md_error *err)
+{
+	const char *kw[11], *vals[11];
+	char portstr[16], me[128], app[320], msg[1024];
+	md_db *db;
+	const char *sent;
+	int k = 0;
+
+	*out = NULL;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	md_os_user(me, sizeof(me));
+	snprintf(app, sizeof(app), "migdeck:%s:scratch", me);
+	kw[k] = "host", vals[k++] = sockdir;
+	kw[k] = "port", vals[k++] = portstr;
+	kw[k] = "user", vals[k++] = user;
+	kw[k] = "dbname", vals[k++] = dbname;
+	kw[k] = "sslmode", vals[k++] = "disable";
+	kw[k] = "gssencmode", vals[k++] = "disable";
+	kw[k] = "connect_timeout", vals[k++] = "10";
+	kw[k] = "client_encoding", vals[k++] = "UTF8";
+	kw[k] = "application_name", vals[k++] = app;
+	kw[k] = NULL, vals[k] = NULL;
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	db->conn = PQconnectdbParams(kw, vals, 0);
+	if (!db->conn || asprintf(&db->target, "database %s on the scratch cluster in %s", dbname,
+				  sockdir) < 0) {
+		db->target = NULL;
+		md_db_close(db);
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	}
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+		one_line(msg);
+		md_error_set(err, MD_ERR_CONNECT, NULL, 0, 0, "cannot connect to %s: %s", db->target,
+			     msg);
+		md_db_close(db);
+		return MD_ERR_CONNECT;
+	}
+	db->server_version = PQserverVersion(db->conn);
+	sent = PQparameterStatus(db->conn, "application_name");
+	db->app_name = strdup(sent ? sent : app);
+	if (!db->app_name) {
+		md_db_close(db);
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	}
+	*out = db;
+	return MD_OK;
+}
+
 void md_db_close(md_db *db)
 {
 	if (!db)
@@ -675,4 +727,33 @@ md_status md_db_unlock(md_db *db, md_error *err)
 	db->locked = 0;
 	db->lock_key = 0;
 	return MD_OK;
+}
+
+const char *md_db_name(const md_db *db)
+{
+	const char *n = db && db->conn ? PQdb(db->conn) : NULL;
+	return n ? n : "";
+}
+
+void *md_db_canceller(md_db *db)
+{
+	return db && db->conn ? PQgetCancel(db->conn) : NULL;
+}
+
+int md_db_cancel_send(void *canceller)
+{
+	char buf[256];
+
+	return canceller && PQcancel(canceller, buf, (int)sizeof(buf)) == 1 ? 0 : -1;
+}
+
+void md_db_canceller_free(void *canceller)
+{
+	if (canceller)
+		PQfreeCancel(canceller);
+}
+
+int md_db_backend_pid(const md_db *db)
+{
+	return db && db->conn ? PQbackendPID(db->conn) : 0;
 }

@@ -40,11 +40,22 @@ md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_
 md_status md_db_connect_retry(md_db **out, const md_config *cfg, const char *role,
 			      md_warn_fn note, void *payload, md_error *err);
 void md_db_close(md_db *db);                 /* accepts NULL; unlocks first */
+/* The name of the database connected to (PQdb), "" when not connected. */
+const char *md_db_name(const md_db *db);
 
 /* md_db_connect to another database of the same server (same host, port,
  * user, password source and options; dbname replaced): the scratch
  * databases of src/scratch.c.  target reads "database NAME on ...". */
 md_status md_db_connect_dbname(md_db **out, const md_config *cfg, const char *role,
+			       const char *dbname, md_error *err);
+
+/* Connect to a server of migdeck's own (the local scratch cluster of
+ * src/scratch.c): over the Unix socket in sockdir with port (the socket's
+ * number), as user, to dbname; no setting of cfg applies, and host, port,
+ * user, dbname and sslmode are given, so PG* variables of the target do not
+ * redirect it.  connect_timeout 10.  target reads "database NAME on the
+ * scratch cluster in SOCKDIR". */
+md_status md_db_connect_socket(md_db **out, const char *sockdir, int port, const char *user,
 			       const char *dbname, md_error *err);
 
 /* Run SQL that returns no rows (may be several statements). */
@@ -96,6 +107,16 @@ md_status md_db_lock_holder(md_db *db, const char *schema, const char *table, ch
 
 /* The connection is up (PQstatus): false after the server went away. */
 int md_db_alive(const md_db *db);
+
+/* Cancelling what a connection runs, from another thread: get the handle
+ * while the connection is idle (PQgetCancel), then md_db_cancel_send it
+ * whenever (PQcancel is thread-safe); free it after the connection. */
+void *md_db_canceller(md_db *db);
+int md_db_cancel_send(void *canceller);
+void md_db_canceller_free(void *canceller);
+
+/* The server process of the connection (PQbackendPID), 0 when none. */
+int md_db_backend_pid(const md_db *db);
 
 /* "tx" state for messages and decisions: PQtransactionStatus. */
 int md_db_in_failed_tx(const md_db *db);

@@ -46,6 +46,8 @@ struct md_deck {
 	unsigned long diff_seq, diff_asked;
 	md_deck_diff *cur_diff;
 	md_deck_data *latest;    /* the worker's reference to its latest full picture */
+	int watch_pid;           /* md_deck_watch */
+	int want_poll;           /* md_deck_poll_now */
 	/* the front end's side */
 	md_deck_data *cur_data;
 	md_deck_db *cur_db;
@@ -140,7 +142,26 @@ static void db_clear(md_deck_db *s)
 	free(s->error);
 	free(s->lock_holder);
 	md_waiters_free(s->waiters, s->nwaiters);
+	md_locks_free(s->watch_locks, s->nwatch_locks);
+	md_waiters_free(s->watch_blocked, s->nwatch_blocked);
 	memset(s, 0, sizeof(*s));
+}
+
+static md_waiter *waiters_copy(const md_waiter *w, size_t n)
+{
+	md_waiter *c = n ? calloc(n, sizeof(*c)) : NULL;
+	size_t i;
+
+	for (i = 0; c && i < n; i++) {
+		c[i] = w[i];
+		c[i].user = xstrdup(w[i].user);
+		c[i].app = xstrdup(w[i].app);
+		c[i].object = xstrdup(w[i].object);
+		c[i].mode = xstrdup(w[i].mode);
+		c[i].blockers = xstrdup(w[i].blockers);
+		c[i].query = xstrdup(w[i].query);
+	}
+	return c;
 }
 
 static void db_free(md_deck_db *s)
@@ -166,19 +187,16 @@ static md_deck_db *db_copy(const md_deck_db *s)
 	c->user = xstrdup(s->user);
 	c->error = xstrdup(s->error);
 	c->lock_holder = xstrdup(s->lock_holder);
-	c->waiters = NULL;
-	c->nwaiters = 0;
-	if (s->nwaiters && (c->waiters = calloc(s->nwaiters, sizeof(*c->waiters))) != NULL) {
-		c->nwaiters = s->nwaiters;
-		for (i = 0; i < s->nwaiters; i++) {
-			c->waiters[i] = s->waiters[i];
-			c->waiters[i].user = xstrdup(s->waiters[i].user);
-			c->waiters[i].app = xstrdup(s->waiters[i].app);
-			c->waiters[i].object = xstrdup(s->waiters[i].object);
-			c->waiters[i].mode = xstrdup(s->waiters[i].mode);
-			c->waiters[i].blockers = xstrdup(s->waiters[i].blockers);
-			c->waiters[i].query = xstrdup(s->waiters[i].query);
-		}
+	c->waiters = waiters_copy(s->waiters, s->nwaiters);
+	c->nwaiters = c->waiters ? s->nwaiters : 0;
+	c->watch_blocked = waiters_copy(s->watch_blocked, s->nwatch_blocked);
+	c->nwatch_blocked = c->watch_blocked ? s->nwatch_blocked : 0;
+	c->watch_locks = s->nwatch_locks ? calloc(s->nwatch_locks, sizeof(*c->watch_locks)) : NULL;
+	c->nwatch_locks = c->watch_locks ? s->nwatch_locks : 0;
+	for (i = 0; i < c->nwatch_locks; i++) {
+		c->watch_locks[i] = s->watch_locks[i];
+		c->watch_locks[i].object = xstrdup(s->watch_locks[i].object);
+		c->watch_locks[i].mode = xstrdup(s->watch_locks[i].mode);
 	}
 	return c;
 }
@@ -291,6 +309,27 @@ static void poll_db(md_deck *d)
 	md_waiters_free(d->live.waiters, d->live.nwaiters);
 	d->live.waiters = w;
 	d->live.nwaiters = n;
+	md_locks_free(d->live.watch_locks, d->live.nwatch_locks);
+	md_waiters_free(d->live.watch_blocked, d->live.nwatch_blocked);
+	d->live.watch_locks = NULL;
+	d->live.watch_blocked = NULL;
+	d->live.nwatch_locks = d->live.nwatch_blocked = 0;
+	pthread_mutex_lock(&d->mu);
+	d->live.watch_pid = d->watch_pid;
+	pthread_mutex_unlock(&d->mu);
+	if (d->live.watch_pid > 0) {
+		/* a stepped migration's backend: every second, and failures of
+		 * these two only leave the lists empty */
+		md_error ignore;
+
+		if (md_monitor_locks_of(d->db, d->live.watch_pid, &d->live.watch_locks,
+					&d->live.nwatch_locks, &ignore) != MD_OK)
+			d->live.nwatch_locks = 0;
+		if (md_monitor_blocked_by(d->db, d->live.watch_pid, &d->live.watch_blocked,
+					  &d->live.nwatch_blocked, &ignore) != MD_OK)
+			d->live.nwatch_blocked = 0;
+		d->next_poll = md_deck_now() + (d->o.poll_seconds < 1.0 ? d->o.poll_seconds : 1.0);
+	}
 	d->live.checked = md_deck_now();
 	set_str(&d->live.error, NULL);
 }
@@ -511,6 +550,10 @@ static void *worker(void *arg)
 	while (!d->stop) {
 		int full;
 
+		if (d->want_poll) {
+			d->want_poll = 0;
+			d->next_poll = 0; /* due now */
+		}
 		if (!d->want_full && d->diff_asked == d->diff_seq) {
 			double wake = d->db ? d->next_poll : d->live.retry_at;
 			double now = md_deck_now();
@@ -559,7 +602,8 @@ static void *worker(void *arg)
 			publish_db(d);
 		}
 		pthread_mutex_lock(&d->mu);
-		if (full && !d->want_full && d->diff_asked == d->diff_seq)
+		if (((full && !d->want_full) || (!full && d->busy == 2)) && d->diff_asked == d->diff_seq &&
+		    !d->want_poll)
 			d->busy = 0;
 		pthread_cond_broadcast(&d->cv);
 	}
@@ -703,6 +747,24 @@ const md_deck_data *md_deck_current(const md_deck *d)
 const md_deck_db *md_deck_db_state(const md_deck *d)
 {
 	return d->cur_db;
+}
+
+void md_deck_watch(md_deck *d, int pid)
+{
+	pthread_mutex_lock(&d->mu);
+	d->watch_pid = pid;
+	pthread_mutex_unlock(&d->mu);
+	md_deck_poll_now(d);
+}
+
+void md_deck_poll_now(md_deck *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->want_poll = 1;
+	if (!d->busy)
+		d->busy = 2; /* 2: only a poll is awaited */
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
 }
 
 unsigned long md_deck_request_diff(md_deck *d, md_deck_diff_kind kind, const char *path)

@@ -48,6 +48,12 @@ typedef struct md_deck_db {
 	char *lock_holder;      /* "pid N (user@host, app, since T)"; NULL: free */
 	md_waiter *waiters;     /* sessions waiting on a lock right now */
 	size_t nwaiters;
+	/* md_deck_watch: the backend a stepped migration runs on */
+	int watch_pid;          /* 0: none */
+	md_lock *watch_locks;   /* the relation locks it holds, strongest first */
+	size_t nwatch_locks;
+	md_waiter *watch_blocked; /* the sessions waiting behind it */
+	size_t nwatch_blocked;
 } md_deck_db;
 
 /* One consistent picture of the files and the history. */
@@ -117,6 +123,13 @@ unsigned long md_deck_request_diff(md_deck *d, md_deck_diff_kind kind, const cha
  * new one came. */
 const md_deck_diff *md_deck_current_diff(const md_deck *d);
 const char *md_deck_diff_name(md_deck_diff_kind kind); /* "schema", "git", "drift" */
+
+/* Watch the backend pid (0: stop): its locks and the sessions it blocks
+ * are polled every second into md_deck_db, the first poll at once (busy
+ * until it is published). */
+void md_deck_watch(md_deck *d, int pid);
+/* Poll now (after a step: the locks changed); busy until published. */
+void md_deck_poll_now(md_deck *d);
 
 /* Ask for a full reload: rescan the folders, reload the history. */
 void md_deck_refresh(md_deck *d);

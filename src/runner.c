@@ -674,7 +674,8 @@ static md_status record(md_runner *r, const md_file *f, const char *kind, const 
 	rec.checksum = checksum;
 	rec.kind = kind;
 	rec.applied_sql = text;
-	rec.git_commit = git_commit(r);
+	/* [git] commit = on: the commit of the move, filled in after it */
+	rec.git_commit = r->cfg->git_commit && !strcmp(action, "apply") ? NULL : git_commit(r);
 	rec.execution_ms = ms;
 	rec.success = success;
 	memset(&ev, 0, sizeof(ev));
@@ -765,6 +766,11 @@ static md_status move_one(md_runner *r, const md_file *f, const char *path, md_f
 				  md_show_path(dest), strerror(e));
 		goto done;
 	}
+	if (r->nmoved < sizeof(r->moved) / sizeof(r->moved[0])) {
+		snprintf(r->moved[r->nmoved].from, sizeof(r->moved[0].from), "%s", path);
+		snprintf(r->moved[r->nmoved].to, sizeof(r->moved[0].to), "%s", dest);
+		r->nmoved++;
+	}
 	snprintf(msg, sizeof(msg), "%s -> %s", md_show_path(path), md_show_path(dest));
 	emit(r, MD_RUN_MOVED, f, NULL, 0, 0, msg, 0, 0, NULL);
 done:
@@ -848,6 +854,7 @@ md_status md_run_apply(md_runner *r, const md_file *f, md_error *err)
 md_status md_run_apply_prepared(md_runner *r, const md_file *f, md_prepared *p, md_error *err)
 {
 	md_status rc;
+	char checksum[41];
 	long long t0 = now_ms();
 	int attempt;
 
@@ -907,9 +914,11 @@ md_status md_run_apply_prepared(md_runner *r, const md_file *f, md_prepared *p, 
 	}
 
 applied:
+	snprintf(checksum, sizeof(checksum), "%s", p->checksum);
 	md_prepared_free(p);
 	crash_point("after-commit");
 	if (!r->dry_run && !r->in_tx) {
+		r->nmoved = 0;
 		rc = md_move_file(r, f, MD_FOLDER_APPLIED, err);
 		if (rc != MD_OK) {
 			/* committed: the database is right, the folder is behind; the
@@ -917,6 +926,7 @@ applied:
 			emit(r, MD_RUN_WARNING, f, "apply", 0, 0, err->msg, 0, 0, NULL);
 			md_error_clear(err);
 		}
+		md_runner_commit_moves(r, f, "apply", checksum, now_ms() - t0);
 	}
 	emit(r, MD_RUN_DONE, f, "apply", 0, 0, NULL, now_ms() - t0, 0, NULL);
 	return MD_OK;
@@ -974,10 +984,12 @@ md_status md_runner_commit_all(md_runner *r, const md_file *const *applied, size
 	if (r->dry_run)
 		return rc;
 	for (i = 0; i < n; i++) {
+		r->nmoved = 0;
 		if (md_move_file(r, applied[i], MD_FOLDER_APPLIED, err) != MD_OK) {
 			emit(r, MD_RUN_WARNING, applied[i], "apply", 0, 0, err->msg, 0, 0, NULL);
 			md_error_clear(err);
 		}
+		md_runner_commit_moves(r, applied[i], "apply", applied[i]->checksum, -1);
 	}
 	return MD_OK;
 }
@@ -991,6 +1003,7 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 	md_status rc;
 	long long t0 = now_ms();
 	md_event ev;
+	char checksum[41];
 
 	md_part part = MD_PART_UP;
 
@@ -1043,11 +1056,12 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 		ev.script = rb->name;
 		ev.outcome = "ok";
 		ev.duration_ms = now_ms() - t0;
-		ev.git_commit = git_commit(r);
+		ev.git_commit = r->cfg->git_commit ? NULL : git_commit(r);
 		rc = md_history_event(r->db, r->cfg, &ev, err);
 	}
 	if (rc == MD_OK)
 		rc = end_tx(r, err);
+	snprintf(checksum, sizeof(checksum), "%s", p->checksum);
 	md_prepared_free(p);
 	if (rc != MD_OK) {
 		rollback_quietly(r);
@@ -1055,12 +1069,204 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 		emit(r, MD_RUN_FAILED, rb, "rollback", 0, 0, NULL, 0, 0, err);
 		return rc;
 	}
-	if (!r->dry_run && md_move_file(r, forward, MD_FOLDER_PENDING, err) != MD_OK) {
-		emit(r, MD_RUN_WARNING, forward, "rollback", 0, 0, err->msg, 0, 0, NULL);
-		md_error_clear(err);
+	if (!r->dry_run) {
+		r->nmoved = 0;
+		if (md_move_file(r, forward, MD_FOLDER_PENDING, err) != MD_OK) {
+			emit(r, MD_RUN_WARNING, forward, "rollback", 0, 0, err->msg, 0, 0, NULL);
+			md_error_clear(err);
+		}
+		md_runner_commit_moves(r, forward, "rollback", checksum, now_ms() - t0);
 	}
 	emit(r, MD_RUN_DONE, rb, "rollback", 0, 0, NULL, now_ms() - t0, 0, NULL);
 	return MD_OK;
+}
+
+/* ---- committing moves to git ---------------------------------------------------- */
+
+static const char *db_name(md_runner *r)
+{
+	const char *n = r->db && r->db->conn ? PQdb(r->db->conn) : NULL;
+	return n && *n ? n : "the database";
+}
+
+/* The version a file's history row has: a rollback file's forward's. */
+static const char *row_version(const md_file *f)
+{
+	if (f->kind == MD_KIND_ROLLBACK && f->pair)
+		f = f->pair;
+	return version_key(f);
+}
+
+static void git_body(char *body, size_t sz, const char *checksum, const char *target, long long ms)
+{
+	size_t off = 0;
+
+	body[0] = '\0';
+	if (checksum && *checksum)
+		off += (size_t)snprintf(body + off, sz - off, "Checksum: %s\n", checksum);
+	if (off < sz)
+		off += (size_t)snprintf(body + off, sz - off, "Target: %s\n", target);
+	if (ms >= 0 && off < sz)
+		snprintf(body + off, sz - off, "Duration: %lld ms\n", ms);
+}
+
+int md_runner_commit_moves(md_runner *r, const md_file *f, const char *action,
+			   const char *checksum, long long ms)
+{
+	md_vcs_move mv[sizeof(r->moved) / sizeof(r->moved[0])];
+	char subject[1024], body[512], warn[2600];
+	const char *target = db_name(r);
+	size_t i, n = r->nmoved;
+	md_error err;
+	int rc;
+
+	r->nmoved = 0;
+	r->last_commit[0] = '\0';
+	if (!n || !r->cfg->git_commit || r->dry_run)
+		return MD_VCS_UNCHANGED;
+	for (i = 0; i < n; i++) {
+		mv[i].from = r->moved[i].from;
+		mv[i].to = r->moved[i].to;
+	}
+	if (!strcmp(action, "apply"))
+		snprintf(subject, sizeof(subject), "migdeck: apply %s to %s", f->stem, target);
+	else if (!strcmp(action, "rollback"))
+		snprintf(subject, sizeof(subject), "migdeck: roll back %s on %s", f->stem, target);
+	else {
+		/* the folder it went to: the last folder of its new path */
+		const char *end = strrchr(mv[0].to, '/'), *start = end;
+
+		while (start && start > mv[0].to && start[-1] != '/')
+			start--;
+		snprintf(subject, sizeof(subject), "migdeck: %s: move %s to %.*s/ on %s", action,
+			 f->stem, end ? (int)(end - start) : 0, end ? start : "", target);
+	}
+	git_body(body, sizeof(body), checksum, target, ms);
+	md_error_clear(&err);
+	rc = md_vcs_commit_moves(mv, n, subject, body, r->cfg->git_author_name,
+				 r->cfg->git_author_email, r->last_commit, &err);
+	if (rc == MD_VCS_NO_REPO) {
+		if (!r->git_warned) {
+			snprintf(warn, sizeof(warn),
+				 "%s: not in a git repository: file moves are not committed",
+				 md_show_path(r->ws->dirs[MD_FOLDER_PENDING]));
+			emit(r, MD_RUN_WARNING, f, action, 0, 0, warn, 0, 0, NULL);
+		}
+		r->git_warned = 1;
+		return rc;
+	}
+	if (rc < 0) {
+		char text[2200];
+
+		md_error_format(&err, text, sizeof(text));
+		snprintf(warn, sizeof(warn),
+			 "%s: moved, but the move is not committed to git (%s); migdeck commit "
+			 "commits it later",
+			 md_show_path(mv[0].to), text);
+		emit(r, MD_RUN_WARNING, f, action, 0, 0, warn, 0, 0, NULL);
+		r->last_commit[0] = '\0';
+		return rc;
+	}
+	if (rc != MD_VCS_COMMITTED)
+		return rc;
+	emit(r, MD_RUN_COMMITTED, f, action, 0, (unsigned)n, r->last_commit, 0, 0, NULL);
+	if (err.msg[0])
+		emit(r, MD_RUN_WARNING, f, action, 0, 0, err.msg, 0, 0, NULL);
+	md_error_clear(&err);
+	if (md_history_set_git_commit(r->db, r->cfg, row_version(f),
+				      !strcmp(action, "repair") ? NULL : action,
+				      strcmp(action, "rollback") != 0, !strcmp(action, "repair"),
+				      r->last_commit, &err) != MD_OK) {
+		snprintf(warn, sizeof(warn), "committed %s, but not recorded in the history: %s",
+			 r->last_commit, err.msg);
+		emit(r, MD_RUN_WARNING, f, action, 0, 0, warn, 0, 0, NULL);
+	}
+	return rc;
+}
+
+/* The file of the workspace named as base name of path, in folder. */
+static const md_file *file_at(const md_workspace *ws, const char *path)
+{
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t i;
+
+	for (i = 0; i < ws->nfiles; i++)
+		if (!strcmp(ws->files[i].name, name))
+			return &ws->files[i];
+	for (i = 0; i < ws->nrollbacks; i++)
+		if (!strcmp(ws->rollbacks[i].name, name))
+			return &ws->rollbacks[i];
+	return NULL;
+}
+
+int md_runner_commit_left(md_runner *r, const md_vcs_move *moves, size_t n, char hex[41],
+			  md_error *err)
+{
+	char subject[1024], *body = NULL;
+	const char *target = db_name(r);
+	const md_file *one;
+	size_t i, sz = 256 + n * 200, off = 0;
+	int rc;
+
+	hex[0] = '\0';
+	md_error_clear(err);
+	if (!n)
+		return MD_VCS_UNCHANGED;
+	if (!(body = malloc(sz)))
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	/* one migration (a file and its rollback pair): its own subject */
+	one = file_at(r->ws, moves[0].to);
+	for (i = 1; one && i < n; i++) {
+		const md_file *g = file_at(r->ws, moves[i].to);
+		if (!g || strcmp(row_version(g), row_version(one)) != 0)
+			one = NULL;
+	}
+	if (one) {
+		const md_file *f = one->kind == MD_KIND_ROLLBACK && one->pair ? one->pair : one;
+		int applied = f->folder == MD_FOLDER_APPLIED;
+
+		snprintf(subject, sizeof(subject), "migdeck: %s %s %s %s (left uncommitted)",
+			 applied ? "apply" : "roll back", f->stem, applied ? "to" : "on", target);
+	} else {
+		snprintf(subject, sizeof(subject), "migdeck: commit %zu file move%s left uncommitted (%s)",
+			 n, n == 1 ? "" : "s", target);
+	}
+	for (i = 0; i < n; i++) {
+		const md_file *f = file_at(r->ws, moves[i].to);
+
+		if (f && off < sz)
+			off += (size_t)snprintf(body + off, sz - off, "Checksum: %s %s\n", f->checksum,
+						f->name);
+	}
+	if (off < sz)
+		snprintf(body + off, sz - off, "Target: %s\n", target);
+	rc = md_vcs_commit_moves(moves, n, subject, body, r->cfg->git_author_name,
+				 r->cfg->git_author_email, hex, err);
+	free(body);
+	if (rc != MD_VCS_COMMITTED)
+		return rc;
+	if (err->msg[0])
+		emit(r, MD_RUN_WARNING, NULL, "commit", 0, 0, err->msg, 0, 0, NULL);
+	md_error_clear(err);
+	for (i = 0; i < n; i++) {
+		const md_file *f = file_at(r->ws, moves[i].to);
+		int applied;
+		md_error e2;
+
+		if (!f)
+			continue;
+		applied = f->folder == MD_FOLDER_APPLIED || f->folder == MD_FOLDER_ARCHIVE;
+		md_error_clear(&e2);
+		if (md_history_set_git_commit(r->db, r->cfg, row_version(f),
+					      applied ? "apply" : "rollback", applied, 1, hex,
+					      &e2) != MD_OK) {
+			char warn[1200];
+			snprintf(warn, sizeof(warn), "committed %s, but not recorded in the history: %s",
+				 hex, e2.msg);
+			emit(r, MD_RUN_WARNING, f, "commit", 0, 0, warn, 0, 0, NULL);
+		}
+	}
+	return rc;
 }
 
 /* ---- baseline, repair, drift ----------------------------------------------------- */
@@ -1245,4 +1451,166 @@ void md_run_classify_drift(md_runner *r, md_plan *plan)
 		d = md_run_drift(r, it->file, &err);
 		it->flags |= (d == 0 || d == 1) ? MD_PLAN_DRIFT_COSMETIC : MD_PLAN_DRIFT_REAL;
 	}
+}
+
+/* ---- stepping ------------------------------------------------------------------------ */
+
+unsigned md_step_left(const md_step *s)
+{
+	return s->p && s->p->nsend > s->sent ? (unsigned)(s->p->nsend - s->sent) : 0;
+}
+
+md_status md_step_begin(md_step *s, md_runner *r, const md_file *f, int rollback, md_error *err)
+{
+	md_part part = MD_PART_UP;
+	md_status rc;
+
+	memset(s, 0, sizeof(*s));
+	s->r = r;
+	s->f = f;
+	s->run = f;
+	s->action = rollback ? "rollback" : "apply";
+	s->t0 = now_ms();
+	md_error_clear(err);
+	if (r->dry_run || r->in_tx)
+		return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0,
+				    "stepping runs its own transaction (no dry run, no transaction = all)");
+	if (rollback) {
+		s->run = f->pair;
+		if ((!s->run || s->run->kind != MD_KIND_ROLLBACK) && md_has_down_section(f->path)) {
+			s->run = f;
+			part = MD_PART_DOWN;
+		}
+		if (!s->run || (s->run->kind != MD_KIND_ROLLBACK && part != MD_PART_DOWN))
+			return md_error_set(err, MD_ERR_INVALID, md_show_path(f->path), 0, 0,
+					    "has no rollback script beside it (nothing was changed)");
+	}
+	rc = md_prepare_part(&s->p, s->run->path, r->cfg, r->db->server_version, part, err);
+	if (rc != MD_OK)
+		return rc;
+	s->autocommit = s->p->autocommit || r->cfg->transaction == MD_TX_NONE;
+	emit(r, MD_RUN_START, s->run, s->action, 0, (unsigned)s->p->nsend, s->p->path, 0, 0, NULL);
+	if (s->autocommit) {
+		char warn[1024];
+
+		snprintf(warn, sizeof(warn),
+			 "%s runs outside a transaction (%s): each statement is committed as it "
+			 "runs, and aborting cannot undo the ones that ran",
+			 s->p->path, s->p->autocommit ? "it cannot run in one" : "[run] transaction = none");
+		emit(r, MD_RUN_WARNING, s->run, s->action, 0, 0, warn, 0, 0, NULL);
+	} else if ((rc = begin_tx(r, err)) != MD_OK) {
+		md_prepared_free(s->p);
+		s->p = NULL;
+		return rc;
+	}
+	s->open = 1;
+	return MD_OK;
+}
+
+int md_step_next(md_step *s, md_error *err)
+{
+	md_prepared one;
+	md_status rc;
+
+	md_error_clear(err);
+	if (!s->open || s->failed)
+		return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0,
+				    s->failed ? "a statement failed: only abort is left"
+					      : "no migration is being stepped");
+	while (s->next < s->p->n && s->p->stmts[s->next].skip)
+		s->next++;
+	if (s->next >= s->p->n)
+		return 0;
+	/* the runner's own loop on a view of the one statement: the same
+	 * events, error positions and transaction checks as a whole apply */
+	one = *s->p;
+	one.stmts = &s->p->stmts[s->next];
+	one.n = 1;
+	one.nsend = 1;
+	rc = run_statements(s->r, s->run, s->action, &one, !s->autocommit, err);
+	s->next++;
+	if (rc != MD_OK) {
+		s->failed = 1;
+		emit(s->r, MD_RUN_FAILED, s->run, s->action, 0, 0, NULL, 0, 0, err);
+		return rc;
+	}
+	s->sent++;
+	return 1;
+}
+
+md_status md_step_commit(md_step *s, md_error *err)
+{
+	md_runner *r = s->r;
+	char checksum[41];
+	md_status rc;
+	md_event ev;
+
+	md_error_clear(err);
+	if (!s->open || s->failed || md_step_left(s))
+		return md_error_set(err, MD_ERR_USAGE, NULL, 0, 0,
+				    s->failed ? "a statement failed: only abort is left"
+				    : md_step_left(s) ? "statements are left to run before the commit"
+						      : "no migration is being stepped");
+	if (s->autocommit && (rc = exec_simple(r, "BEGIN", err)) != MD_OK)
+		return rc;
+	if (!strcmp(s->action, "apply")) {
+		rc = record_apply(r, s->f, s->p, now_ms() - s->t0, 1, err);
+	} else {
+		rc = md_history_record_rollback(r->db, r->cfg, version_key(s->f), err);
+		if (rc == MD_OK && r->mirror.tool != MD_FOREIGN_NONE)
+			rc = md_mirror_rollback(r->db, r->cfg, &r->mirror, s->f,
+						s->run != s->f ? s->run : NULL,
+						md_flyway_checksum(s->p->buf, s->p->len),
+						now_ms() - s->t0, err);
+		if (rc == MD_OK) {
+			memset(&ev, 0, sizeof(ev));
+			ev.action = "rollback";
+			ev.version = version_key(s->f);
+			ev.script = s->run->name;
+			ev.outcome = "ok";
+			ev.duration_ms = now_ms() - s->t0;
+			ev.git_commit = r->cfg->git_commit ? NULL : git_commit(r);
+			rc = md_history_event(r->db, r->cfg, &ev, err);
+		}
+	}
+	if (rc == MD_OK)
+		rc = md_db_commit(r->db, err);
+	if (rc != MD_OK) {
+		if (!err->file[0])
+			snprintf(err->file, sizeof(err->file), "%s", s->p->path);
+		md_step_abort(s);
+		return rc;
+	}
+	s->open = 0;
+	snprintf(checksum, sizeof(checksum), "%s", s->p->checksum);
+	r->nmoved = 0;
+	if (md_move_file(r, s->f, strcmp(s->action, "apply") ? MD_FOLDER_PENDING : MD_FOLDER_APPLIED,
+			 err) != MD_OK) {
+		emit(r, MD_RUN_WARNING, s->f, s->action, 0, 0, err->msg, 0, 0, NULL);
+		md_error_clear(err);
+	}
+	md_runner_commit_moves(r, s->f, s->action, checksum, now_ms() - s->t0);
+	emit(r, MD_RUN_DONE, s->run, s->action, 0, 0, NULL, now_ms() - s->t0, 0, NULL);
+	md_prepared_free(s->p);
+	s->p = NULL;
+	return MD_OK;
+}
+
+void md_step_abort(md_step *s)
+{
+	md_error e;
+
+	if (s->open) {
+		rollback_quietly(s->r);
+		if (s->autocommit && s->sent) {
+			/* what ran stays done: say so where the history keeps it */
+			md_error_set(&e, MD_ERR_DB, s->p->path, 0, 0,
+				     "aborted after %u statement%s that ran outside a transaction and "
+				     "stay done", s->sent, s->sent == 1 ? "" : "s");
+			record_failure(s->r, s->run, s->action, &e, now_ms() - s->t0);
+		}
+	}
+	s->open = 0;
+	md_prepared_free(s->p);
+	s->p = NULL;
 }

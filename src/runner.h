@@ -16,6 +16,7 @@
 #include "error.h"
 #include "plan.h"
 #include "script.h"
+#include "vcs.h"
 #include "workspace.h"
 
 /* ---- a migration file made ready to run ----------------------------------- */
@@ -74,7 +75,10 @@ typedef enum md_run_ev {
 	MD_RUN_RETRY,          /* lock timeout: attempt, ms = wait before retrying */
 	MD_RUN_DONE,           /* committed (or rolled back in a dry run): ms */
 	MD_RUN_FAILED,         /* err */
-	MD_RUN_MOVED           /* text = "pending/x.sql -> applied/x.sql" */
+	MD_RUN_MOVED,          /* text = "pending/x.sql -> applied/x.sql" */
+	MD_RUN_COMMITTED       /* the moves committed to git: text = the commit
+	                          id (40 hex), action "apply", "rollback",
+	                          "repair" or "commit" */
 } md_run_ev;
 
 typedef struct md_run_event {
@@ -111,6 +115,14 @@ typedef struct md_runner {
 	 * written in the same transaction as each apply, rollback and repair
 	 * (src/adopt.h); tool MD_FOREIGN_NONE otherwise */
 	md_foreign mirror;
+	/* the file moves made since they were last committed to git
+	 * (md_runner_commit_moves), and the last commit made ("" none) */
+	struct md_run_moved {
+		char from[4096], to[4096];
+	} moved[4];
+	size_t nmoved;
+	char last_commit[41];
+	int git_warned;        /* "not in a git repository" said once */
 } md_runner;
 
 void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_workspace *ws,
@@ -144,6 +156,30 @@ void md_runner_abort_all(md_runner *r);
 /* Move a file (and its rollback pair when it sits beside it) into folder:
  * rename(2) only, never a copy; refuses to overwrite. */
 md_status md_move_file(md_runner *r, const md_file *f, md_folder to, md_error *err);
+
+/* [git] commit = on (and not a dry run): commit to git the moves r made
+ * since the last call (md_move_file, and those of md_run_apply,
+ * md_run_rollback, md_runner_commit_all, which call this themselves), as
+ * renames, with the message "migdeck: apply STEM to DB" ("roll back STEM
+ * on DB", "repair: move STEM to FOLDER/ on DB") and a body of the files,
+ * checksum (may be NULL), target and duration (ms < 0: not given); then
+ * the commit id goes into the history row (apply, repair: where it is
+ * empty) and the latest event of the action (MD_RUN_COMMITTED).  Never
+ * fails the migration: a git failure is a warning event (the move stays
+ * uncommitted until migdeck commit), no repository a warning once.
+ * Returns MD_VCS_COMMITTED (r->last_commit holds the id), MD_VCS_NO_REPO,
+ * MD_VCS_UNCHANGED (nothing to commit, git off), or negative after the
+ * warning. */
+int md_runner_commit_moves(md_runner *r, const md_file *f, const char *action,
+			   const char *checksum, long long ms);
+
+/* migdeck commit: commit n moves left uncommitted (md_vcs_uncommitted_moves
+ * of the workspace's folders) as one commit, then fill the empty git_commit
+ * of their history rows (files now in applied/) and latest apply or
+ * rollback events.  Returns MD_VCS_* (hex filled when committed) or
+ * negative with err. */
+int md_runner_commit_left(md_runner *r, const md_vcs_move *moves, size_t n, char hex[41],
+			  md_error *err);
 
 /* baseline: record files as applied without running them (kind
  * "baseline"), with an event each, in one transaction; then move them to
@@ -182,6 +218,41 @@ void md_run_classify_drift(md_runner *r, md_plan *plan);
  * For previews (src/diffs.c) and building scratch databases. */
 md_status md_run_statements(md_runner *r, const md_file *f, const md_prepared *p, int in_tx,
 			    md_error *err);
+
+/* ---- stepping: one statement at a time (the console's stepper) ---------------- */
+
+/* A migration (apply) or its paired rollback, run by the operator a
+ * statement at a time.  begin prepares the file and, unless its statements
+ * cannot run in a transaction, opens the transaction with the run's
+ * timeouts; next sends one statement (events go to the runner's callback:
+ * MD_RUN_STATEMENT, MD_RUN_STATEMENT_DONE with the command tag and ms,
+ * notices); commit writes the history row and the event in the same
+ * transaction, COMMITs, moves the file and commits the move to git, as
+ * md_run_apply and md_run_rollback do; abort rolls back and records
+ * nothing (in autocommit, what ran stays done: a failure event says so).
+ * The caller holds the migdeck lock, as for md_run_apply. */
+typedef struct md_step {
+	md_runner *r;
+	const md_file *f;         /* the forward file */
+	const md_file *run;       /* the file whose statements run: f, or its pair */
+	const char *action;       /* "apply" or "rollback" */
+	md_prepared *p;
+	size_t next;              /* index in p->stmts of the next one to look at */
+	unsigned sent;            /* statements sent so far */
+	int autocommit;           /* no transaction: each statement commits */
+	int failed;               /* a statement failed: only abort is left */
+	int open;                 /* begun, not yet committed or aborted */
+	long long t0;
+} md_step;
+
+md_status md_step_begin(md_step *s, md_runner *r, const md_file *f, int rollback, md_error *err);
+/* 1: a statement ran; 0: none left; negative: it failed (err names
+ * path:line:col with the server's message) and only abort is left. */
+int md_step_next(md_step *s, md_error *err);
+/* Statements left to send. */
+unsigned md_step_left(const md_step *s);
+md_status md_step_commit(md_step *s, md_error *err);
+void md_step_abort(md_step *s);
 
 /* A path as shown to people: relative to the working directory when below it. */
 const char *md_show_path(const char *path);

@@ -24,6 +24,11 @@
 	X(MAXIMIZE, "maximize", "<Enter>", "full", "show the preview full screen, or go back") \
 	X(PAIR, "pair", "p", "pair", "preview the rollback pair of the file (again: the file)") \
 	X(DIFF, "diff", "d", "diff", "cycle the preview: the file, its schema diff, git diff, drift") \
+	X(STEP, "step", "s", "step", "step through the selected migration (an applied one: its rollback)") \
+	X(STEP_NEXT, "step-next", "n", "next", "in the stepper: run the next statement") \
+	X(STEP_ALL, "step-all", "a", "all", "in the stepper: run every statement left") \
+	X(STEP_COMMIT, "step-commit", "c", "commit", "in the stepper: record, COMMIT, move the file, commit the move") \
+	X(STEP_ABORT, "step-abort", "x", "abort", "in the stepper: ROLLBACK, nothing recorded") \
 	X(SEARCH, "search", "/", "search", "search file names (case-insensitive)")     \
 	X(NEXT_MATCH, "next-match", "n", NULL, "go to the next match of the search")    \
 	X(PREV_MATCH, "prev-match", "N", NULL, "go to the previous match")              \

@@ -15,6 +15,7 @@
 #include "draw.h"
 #include "keys.h"
 #include "preview.h"
+#include "stepper.h"
 #include "version.h"
 
 #include <curses.h>
@@ -59,7 +60,8 @@ typedef struct rect {
 
 /* A key script event. */
 typedef enum ev_kind {
-	EV_KEY, EV_DUMP, EV_RESIZE, EV_CLICK, EV_SLEEP, EV_WAIT_DB, EV_WAIT_FILE
+	EV_KEY, EV_DUMP, EV_RESIZE, EV_CLICK, EV_SLEEP, EV_WAIT_DB, EV_WAIT_FILE, EV_WAIT_BLOCKED,
+	EV_CANCEL
 } ev_kind;
 typedef struct script_ev {
 	ev_kind kind;
@@ -89,6 +91,14 @@ typedef struct ui {
 	char pv_title[512];
 	/* the preview's mode: 0 the file, else a md_deck_diff_kind; the diff
 	 * asked for and, once it came, its lines */
+	/* the stepper (s): its session, the last copy of its state, a quit
+	 * that waits for y/n, when an ACCESS EXCLUSIVE lock was first seen */
+	md_stepper *st;
+	md_stepper_view *sv;
+	int st_confirm;
+	double excl_since;
+	WINDOW *stepw;
+	PANEL *step_p;
 	int pv_mode;
 	unsigned long diff_want;
 	const md_deck_diff *diff;
@@ -417,6 +427,12 @@ static void free_windows(ui *u)
 		del_panel(u->status_p);
 	if (u->help_p)
 		del_panel(u->help_p);
+	if (u->step_p)
+		del_panel(u->step_p);
+	if (u->stepw)
+		delwin(u->stepw);
+	u->step_p = NULL;
+	u->stepw = NULL;
 	if (u->title)
 		delwin(u->title);
 	if (u->tabs)
@@ -496,6 +512,7 @@ static void layout(ui *u)
 		u->win[p] = mkwin(u->rc[p], &u->pan[p]);
 	r = (rect){ body_y, 0, body_h, cols };
 	u->helpw = mkwin(r, &u->help_p);
+	u->stepw = mkwin(r, &u->step_p);
 	u->dirty = 1;
 }
 
@@ -957,6 +974,13 @@ static void draw_tabs(ui *u)
  * NULL when the action does nothing useful here (the keys that work here). */
 static const char *hint_here(const ui *u, ui_action a)
 {
+	if (u->st && !u->help) {
+		if (ui_action_mode(a))
+			return ui_actions[a].hint;
+		return a == UI_QUIT ? "close" : a == UI_HELP ? ui_actions[a].hint : NULL;
+	}
+	if (ui_action_mode(a))
+		return NULL; /* the stepper's keys: only while it is open */
 	if (u->help) {
 		switch (a) {
 		case UI_DOWN: return "scroll";
@@ -1094,6 +1118,121 @@ static void draw_help(ui *u)
 		u->help_top = u->help_lines - rows > 0 ? u->help_lines - rows : 0;
 }
 
+static const char *step_state_text(const md_stepper_view *v)
+{
+	switch (v->state) {
+	case MD_STEPPER_READY: return "ready: n runs the next statement, a the rest";
+	case MD_STEPPER_RUNNING: return "running (Ctrl-C cancels the statement)";
+	case MD_STEPPER_ALL_RAN: return "every statement ran: c commits, x aborts";
+	case MD_STEPPER_FAILED: return "FAILED: only x (abort) is left";
+	case MD_STEPPER_COMMITTED: return "committed (q closes)";
+	case MD_STEPPER_ABORTED: return "aborted (q closes)";
+	}
+	return "?";
+}
+
+/* The stepper: what runs, statement by statement, its error with a caret,
+ * the locks its transaction holds and who waits behind it. */
+static void draw_stepper(ui *u)
+{
+	WINDOW *w = u->stepw;
+	const md_stepper_view *v = u->sv;
+	const md_deck_db *db = u->db;
+	int h, wd, rows, cw, y = 0, count = 0;
+	char line[1600], title[600];
+	size_t i, skip = 0, first;
+
+	getmaxyx(w, h, wd);
+	werase(w);
+	if (!v) {
+		ui_box(w, "Stepper", 1);
+		return;
+	}
+	snprintf(title, sizeof(title), "Stepping: %s (%s, %s)", v->path, v->action,
+		 v->autocommit ? "NO TRANSACTION: each statement commits" : "in a transaction");
+	ui_box(w, title, 1);
+	rows = h - 2;
+	cw = wd - 2;
+	if (rows <= 0 || cw <= 0)
+		return;
+#define ST_LINE(role, ...)                                                   \
+	do {                                                                   \
+		snprintf(line, sizeof(line), __VA_ARGS__);                     \
+		db_wrap(w, line, role, cw, rows, &y, &skip, &count);           \
+	} while (0)
+	ST_LINE(v->state == MD_STEPPER_FAILED ? R_BAD : R_TITLE, " %s", step_state_text(v));
+	ST_LINE(R_DIM, " elapsed %.0f s, backend pid %d, %zu of %zu statement%s run",
+		md_deck_now() - v->started, v->pid, v->next, v->n, v->n == 1 ? "" : "s");
+	if (u->st_confirm)
+		ST_LINE(R_WARN, " The transaction is open: abort it and close? y aborts, n keeps it");
+	/* the statements around the next one */
+	first = v->next > 3 ? v->next - 3 : 0;
+	for (i = first; i < v->n && i < first + 8; i++) {
+		const md_stepper_stmt *st = &v->stmts[i];
+		const char *sm = st->done ? (ui_unicode() ? "✓" : "+")
+				   : (v->state == MD_STEPPER_FAILED && i == v->next)
+					   ? (ui_unicode() ? "✗" : "x")
+					   : i == v->next ? ">" : " ";
+		char res[96] = "";
+
+		if (st->done)
+			snprintf(res, sizeof(res), "  -> %s (%lld ms)", st->tag, st->ms);
+		snprintf(line, sizeof(line), " %s #%-3zu %4u:%-3u %s%s", sm, i + 1, st->line, st->col,
+			 st->text ? st->text : "", res);
+		if (y < rows) {
+			ui_puts(w, 1 + y, 1, line, cw,
+				i == v->next && !st->done ? R_CURSOR : st->done ? R_OK : R_NORMAL);
+			y++;
+		}
+	}
+	if (v->error) {
+		const char *p = v->error;
+
+		while (*p && y < rows) {
+			size_t len = strcspn(p, "\n");
+
+			snprintf(line, sizeof(line), " %.*s", (int)len, p);
+			db_wrap(w, line, R_BAD, cw, rows, &y, &skip, &count);
+			p += len;
+			if (*p == '\n')
+				p++;
+		}
+		if (v->error_line && y + 1 < rows) {
+			ST_LINE(R_NORMAL, "   %s", v->error_line);
+			if (v->error_col > 0 && (int)v->error_col + 3 < cw && y < rows) {
+				ui_puts(w, 1 + y, 1 + 3 + (int)v->error_col - 1, "^", 1, R_BAD);
+				y++;
+			}
+		}
+	}
+	/* the locks, from the database pane's connection, every second */
+	if (db->watch_pid == v->pid && v->pid) {
+		if (!db->nwatch_locks)
+			ST_LINE(R_DIM, " Locks: none on tables yet");
+		for (i = 0; i < db->nwatch_locks; i++)
+			ST_LINE(db->watch_locks[i].exclusive ? R_WARN : R_NORMAL, " Lock  %s on %s%s",
+				db->watch_locks[i].mode, db->watch_locks[i].object,
+				db->watch_locks[i].granted ? "" : " (waiting for it)");
+		if (u->excl_since > 0 && u->cfg->exclusive_lock_warn_ms > 0 &&
+		    (md_deck_now() - u->excl_since) * 1000.0 >= (double)u->cfg->exclusive_lock_warn_ms)
+			ST_LINE(R_BAD, " ! ACCESS EXCLUSIVE held for %.0f s ([run] exclusive_lock_warn "
+				"%lld s): every reader of those tables waits",
+				md_deck_now() - u->excl_since, u->cfg->exclusive_lock_warn_ms / 1000);
+		if (!db->nwatch_blocked)
+			ST_LINE(R_DIM, " Blocked: no session waits behind it");
+		for (i = 0; i < db->nwatch_blocked; i++) {
+			const md_waiter *x = &db->watch_blocked[i];
+
+			ST_LINE(R_BAD, " Blocked  pid %d (%s, %s) waits %.0f s for %s on %s", x->pid,
+				x->user, x->app, x->wait_s, x->mode, x->object);
+		}
+	}
+	/* the latest results and messages */
+	for (i = v->nlog > 4 ? v->nlog - 4 : 0; i < v->nlog; i++)
+		ST_LINE(R_DIM, " %s", v->log[i]);
+#undef ST_LINE
+}
+
 static void draw_too_small(ui *u)
 {
 	char line[128];
@@ -1135,6 +1274,15 @@ static void draw(ui *u)
 			draw_preview(u);
 		else
 			draw_db(u);
+	}
+	if (u->step_p) {
+		if (u->st) {
+			draw_stepper(u);
+			show_panel(u->step_p);
+			top_panel(u->step_p);
+		} else {
+			hide_panel(u->step_p);
+		}
 	}
 	if (u->help_p) {
 		if (u->help) {
@@ -1343,6 +1491,8 @@ static void move_focus(ui *u, ui_action a)
 	}
 }
 
+static void open_stepper(ui *u);
+
 static void act(ui *u, ui_action a)
 {
 	switch (a) {
@@ -1377,6 +1527,14 @@ static void act(ui *u, ui_action a)
 		u->pv_mode = (u->pv_mode + 1) % 4; /* the file, schema, git, drift */
 		sync_preview(u, 1);
 		break;
+	case UI_STEP:
+		open_stepper(u);
+		break;
+	case UI_STEP_NEXT:
+	case UI_STEP_ALL:
+	case UI_STEP_COMMIT:
+	case UI_STEP_ABORT:
+		break; /* the stepper's own (stepper_key) */
 	case UI_SEARCH:
 		u->searching = 1;
 		u->input[0] = '\0';
@@ -1414,6 +1572,100 @@ static void act(ui *u, ui_action a)
 	}
 }
 
+static void close_stepper(ui *u)
+{
+	md_stepper_close(u->st);
+	u->st = NULL;
+	md_stepper_view_free(u->sv);
+	u->sv = NULL;
+	u->st_confirm = 0;
+	u->excl_since = 0;
+	md_deck_watch(u->deck, 0);
+	md_deck_refresh(u->deck); /* the folders and the history changed */
+}
+
+/* s: step through the selected migration; an applied one: its rollback. */
+static void open_stepper(ui *u)
+{
+	const md_plan_item *it = row_item(u, u->focus < 3 ? u->focus : u->last_folder);
+	md_error err;
+	int rollback;
+
+	if (!it || !it->file) {
+		snprintf(u->msg, sizeof(u->msg), "step: select a migration file first");
+		return;
+	}
+	if (it->state == MD_STATE_ARCHIVED) {
+		snprintf(u->msg, sizeof(u->msg), "step: %s is archived", it->file->name);
+		return;
+	}
+	if (u->db->conn != MD_DECK_UP) {
+		snprintf(u->msg, sizeof(u->msg), "step: the database is not connected");
+		return;
+	}
+	rollback = it->state == MD_STATE_APPLIED;
+	md_error_clear(&err);
+	if (md_stepper_open(&u->st, u->cfg, it->file->path, rollback, &err) != MD_OK) {
+		char text[1400];
+
+		md_error_format(&err, text, sizeof(text));
+		snprintf(u->msg, sizeof(u->msg), "step: %.400s", text);
+		u->st = NULL;
+		return;
+	}
+	u->sv = md_stepper_view_get(u->st);
+	md_deck_watch(u->deck, u->sv ? u->sv->pid : 0);
+}
+
+/* A key while the stepper is open: its own keys, y/n of a pending quit,
+ * q/Esc, the help; nothing else. */
+static void stepper_key(ui *u, int key)
+{
+	ui_action a = ui_key_action_in(1, key);
+	const md_stepper_view *v = u->sv;
+	int closed = v && (v->state == MD_STEPPER_COMMITTED || v->state == MD_STEPPER_ABORTED);
+
+	if (u->st_confirm) {
+		if (key == 'y' || key == 'Y') {
+			u->st_confirm = 0;
+			if (md_stepper_command(u->st, 'x'))
+				snprintf(u->msg, sizeof(u->msg), "aborting...");
+		} else if (key == 'n' || key == 'N' || key == 27) {
+			u->st_confirm = 0;
+		}
+		return;
+	}
+	if (a != UI_NONE) {
+		static const struct {
+			ui_action a;
+			int cmd;
+		} cmds[] = { { UI_STEP_NEXT, 'n' }, { UI_STEP_ALL, 'a' }, { UI_STEP_COMMIT, 'c' },
+			     { UI_STEP_ABORT, 'x' } };
+		size_t i;
+
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (cmds[i].a == a && !md_stepper_command(u->st, cmds[i].cmd))
+				snprintf(u->msg, sizeof(u->msg), "not now: %s",
+					 v ? step_state_text(v) : "?");
+		return;
+	}
+	a = ui_key_action(key);
+	if (a == UI_HELP) {
+		u->help = !u->help;
+		return;
+	}
+	if (a == UI_QUIT || a == UI_BACK) {
+		if (u->help)
+			u->help = 0;
+		else if (closed)
+			close_stepper(u);
+		else if (v && v->state != MD_STEPPER_RUNNING)
+			u->st_confirm = 1;
+		return;
+	}
+	snprintf(u->msg, sizeof(u->msg), "the stepper is open: n next, a all, c commit, x abort, q close");
+}
+
 static void handle_key(ui *u, int key)
 {
 	ui_action a;
@@ -1424,6 +1676,12 @@ static void handle_key(ui *u, int key)
 	}
 	if (u->searching) {
 		search_key(u, key);
+		u->dirty = 1;
+		return;
+	}
+	if (u->st) {
+		u->msg[0] = '\0';
+		stepper_key(u, key);
 		u->dirty = 1;
 		return;
 	}
@@ -1453,6 +1711,19 @@ static void take(ui *u)
 {
 	int got = md_deck_take(u->deck);
 
+	if (u->st) {
+		md_stepper_view *v = md_stepper_view_get(u->st);
+		int was_running = u->sv && u->sv->state == MD_STEPPER_RUNNING;
+
+		if (v) {
+			if (was_running && v->state != MD_STEPPER_RUNNING)
+				md_deck_poll_now(u->deck); /* the locks changed */
+			md_stepper_view_free(u->sv);
+			u->sv = v;
+		}
+		u->dirty = 1;
+	}
+
 	u->data = md_deck_current(u->deck);
 	u->db = md_deck_db_state(u->deck);
 	if (got & 4)
@@ -1465,6 +1736,19 @@ static void take(ui *u)
 	}
 	if (got)
 		u->dirty = 1;
+	if (u->st && (got & 2)) {
+		/* when the stepper's transaction first held ACCESS EXCLUSIVE */
+		size_t i;
+		int excl = 0;
+
+		for (i = 0; i < u->db->nwatch_locks; i++)
+			if (u->db->watch_locks[i].exclusive && u->db->watch_locks[i].granted)
+				excl = 1;
+		if (!excl)
+			u->excl_since = 0;
+		else if (u->excl_since == 0)
+			u->excl_since = md_deck_now();
+	}
 }
 
 /* ---- key scripts ----------------------------------------------------------------- */
@@ -1533,6 +1817,9 @@ static int wait_file_arg(const char *arg, script_ev *ev)
  *                        to notice, then for it to reconnect)
  *   :wait-file NAME SECS until NAME exists in the dump folder (a test
  *                        changes the workspace between two screens)
+ *   :wait-blocked N SECS until N sessions wait behind the stepper
+ *   :cancel              Ctrl-C while the stepper runs a statement (does
+ *                        not wait for it: waits until it runs, then cancels)
  * "#" starts a comment line.  Errors name the file, line and column. */
 static int load_script(ui *u, const char *path)
 {
@@ -1575,11 +1862,16 @@ static int load_script(ui *u, const char *path)
 				ev.kind = EV_WAIT_DB;
 			} else if (n == 2 && !strcmp(cmd, "wait-file") && wait_file_arg(arg, &ev)) {
 				ev.kind = EV_WAIT_FILE;
+			} else if (n == 2 && !strcmp(cmd, "wait-blocked") &&
+				   sscanf(arg, "%d %d", &ev.a, &ev.b) == 2 && ev.a >= 0 && ev.b > 0) {
+				ev.kind = EV_WAIT_BLOCKED;
+			} else if (n == 1 && !strcmp(cmd, "cancel")) {
+				ev.kind = EV_CANCEL;
 			} else {
 				fprintf(stderr,
 					"migdeck: %s:%u:1: not a script command: '%s' (:save-display NAME, "
 					":resize COLS ROWS, :click ROW COL, :sleep MS, :wait-db up|down|lost SECS, "
-					":wait-file NAME SECS)\n",
+					":wait-file NAME SECS, :wait-blocked N SECS, :cancel)\n",
 					path, ln, line);
 				fclose(f);
 				return -1;
@@ -1721,7 +2013,30 @@ static void run_script(ui *u)
 		script_ev *ev = &u->evs[i];
 		double t;
 
-		/* wait for loading to finish, then show what it brought */
+		/* wait for loading (and a stepped statement) to finish, then show
+		 * what it brought; a cancel must not wait for the statement */
+		if (ev->kind == EV_CANCEL) {
+			double until = md_deck_now() + 30.0;
+			struct timespec ts = { 0, 20 * 1000000L };
+
+			/* the statement is running once the server says so: give
+			 * it a moment after the command started */
+			while (u->st && !md_stepper_busy(u->st) && md_deck_now() < until)
+				nanosleep(&ts, NULL);
+			ts.tv_nsec = 300 * 1000000L;
+			nanosleep(&ts, NULL);
+			if (u->st)
+				md_stepper_cancel(u->st);
+			continue;
+		}
+		{
+			double until = md_deck_now() + 120.0;
+			struct timespec ts = { 0, 20 * 1000000L };
+
+			while (u->st && md_stepper_busy(u->st) && md_deck_now() < until)
+				nanosleep(&ts, NULL);
+			take(u);
+		}
 		md_deck_wait_idle(u->deck, 120.0);
 		take(u);
 		if (u->dirty)
@@ -1750,6 +2065,9 @@ static void run_script(ui *u)
 			take(u);
 			break;
 		}
+		case EV_CANCEL:
+			break;
+		case EV_WAIT_BLOCKED:
 		case EV_WAIT_DB:
 		case EV_WAIT_FILE: {
 			double until = md_deck_now() + ev->b;
@@ -1760,8 +2078,9 @@ static void run_script(ui *u)
 				snprintf(path, sizeof(path), "%s/%s", u->dump_dir, ev->arg);
 			for (;;) {
 				take(u);
-				if (ev->kind == EV_WAIT_DB ? (int)u->db->conn == ev->a
-							   : access(path, F_OK) == 0)
+				if (ev->kind == EV_WAIT_DB     ? (int)u->db->conn == ev->a
+				    : ev->kind == EV_WAIT_FILE ? access(path, F_OK) == 0
+							       : (int)u->db->nwatch_blocked >= ev->a)
 					break;
 				if (md_deck_now() > until) {
 					snprintf(u->msg, sizeof(u->msg), "script line %u: gave up waiting",
@@ -1785,9 +2104,22 @@ static void run_script(ui *u)
 
 static void run_terminal(ui *u)
 {
-	while (!u->quit && !got_signal) {
+	for (;;) {
 		wint_t ch;
 		int r, key;
+
+		if (got_signal == SIGINT && u->st) {
+			/* Ctrl-C in the stepper cancels the running statement, or
+			 * asks whether to abort; it never leaves the console */
+			got_signal = 0;
+			if (md_stepper_busy(u->st))
+				md_stepper_cancel(u->st);
+			else
+				u->st_confirm = 1;
+			u->dirty = 1;
+		}
+		if (u->quit || got_signal)
+			break;
 
 		take(u);
 		if (u->dirty)
@@ -1906,6 +2238,11 @@ int ui_console_run(const md_config *cfg, const ui_opts *opts)
 	if (got_signal)
 		rc = 128 + got_signal;
 done:
+	if (u.st) {
+		md_stepper_close(u.st); /* an open transaction is rolled back */
+		u.st = NULL;
+	}
+	md_stepper_view_free(u.sv);
 	free_windows(&u);
 	restore_terminal();
 	/* no delscreen(): the panel library keeps a panel for stdscr in the

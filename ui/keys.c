@@ -34,8 +34,8 @@ static const struct named_key {
 #define NNAMED (sizeof(named) / sizeof(named[0]))
 
 /* Bindings: characters below 128, and special keys by KEY_ code. */
-static ui_action bind_char[128];
-static ui_action bind_special[KEY_MAX + 1];
+static ui_action bind_char[2][128];
+static ui_action bind_special[2][KEY_MAX + 1];
 
 size_t ui_key_parse(const char *s, int *key)
 {
@@ -141,20 +141,30 @@ const char *ui_key_name(int key, char *buf, size_t bufsz)
 	return buf;
 }
 
-static ui_action *slot(int key)
+int ui_action_mode(ui_action a)
+{
+	return a > UI_NONE && a < UI_NACTIONS && !strncmp(ui_actions[a].name, "step-", 5);
+}
+
+static ui_action *slot(int mode, int key)
 {
 	if (key >= 0 && key < 128)
-		return &bind_char[key];
+		return &bind_char[mode][key];
 	if (key < 0 && -key <= KEY_MAX)
-		return &bind_special[-key];
+		return &bind_special[mode][-key];
 	return NULL;
+}
+
+ui_action ui_key_action_in(int mode, int key)
+{
+	ui_action *a = slot(mode ? 1 : 0, key);
+
+	return a ? *a : UI_NONE;
 }
 
 ui_action ui_key_action(int key)
 {
-	ui_action *a = slot(key);
-
-	return a ? *a : UI_NONE;
+	return ui_key_action_in(0, key);
 }
 
 const char *ui_action_keys(ui_action act, char *buf, size_t bufsz)
@@ -163,13 +173,15 @@ const char *ui_action_keys(ui_action act, char *buf, size_t bufsz)
 	size_t used = 0;
 	int k;
 
+	int m = ui_action_mode(act);
+
 	buf[0] = '\0';
 	for (k = 0; k < 128; k++)
-		if (bind_char[k] == act && used + 2 < bufsz)
+		if (bind_char[m][k] == act && used + 2 < bufsz)
 			used += (size_t)snprintf(buf + used, bufsz - used, "%s%s", used ? " " : "",
 						 ui_key_name(k, name, sizeof(name)));
 	for (k = 0; k <= KEY_MAX; k++)
-		if (bind_special[k] == act && used + 2 < bufsz)
+		if (bind_special[m][k] == act && used + 2 < bufsz)
 			used += (size_t)snprintf(buf + used, bufsz - used, "%s%s", used ? " " : "",
 						 ui_key_name(-k, name, sizeof(name)));
 	if (used >= bufsz)
@@ -203,7 +215,7 @@ static size_t bind_text(ui_action act, const char *text)
 			continue;
 		}
 		n = ui_key_parse(p, &key);
-		if (!n || (p[n] && p[n] != ' ' && p[n] != '\t') || !(s = slot(key)))
+		if (!n || (p[n] && p[n] != ' ' && p[n] != '\t') || !(s = slot(ui_action_mode(act), key)))
 			return (size_t)(p - text) + 1;
 		*s = act;
 		p += n;
@@ -241,12 +253,16 @@ md_status ui_keys_load(const md_config *cfg, md_error *err)
 		}
 		/* the action's own keys go; the new ones take their keys from
 		 * whatever had them */
-		for (a = 0; a < 128; a++)
-			if (bind_char[a] == act)
-				bind_char[a] = UI_NONE;
-		for (a = 0; a <= KEY_MAX; a++)
-			if (bind_special[a] == act)
-				bind_special[a] = UI_NONE;
+		{
+			int m = ui_action_mode(act);
+
+			for (a = 0; a < 128; a++)
+				if (bind_char[m][a] == act)
+					bind_char[m][a] = UI_NONE;
+			for (a = 0; a <= KEY_MAX; a++)
+				if (bind_special[m][a] == act)
+					bind_special[m][a] = UI_NONE;
+		}
 		if ((bad = bind_text(act, p->value)) != 0) {
 			if (file)
 				return md_error_set(err, MD_ERR_CONFIG, file, p->line,

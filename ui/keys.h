@@ -22,8 +22,12 @@ size_t ui_key_parse(const char *s, int *key);
 /* The name of a key, as ui_key_parse reads it ("j", "^D", "<Down>"). */
 const char *ui_key_name(int key, char *buf, size_t bufsz);
 
-/* The action bound to key (UI_NONE when none). */
+/* The action bound to key (UI_NONE when none); ui_key_action_in for the
+ * stepper's keys (mode 1). */
 ui_action ui_key_action(int key);
+ui_action ui_key_action_in(int mode, int key);
+/* 1 for the stepper's actions ("step-..."), 0 for the others. */
+int ui_action_mode(ui_action a);
 
 /* The keys bound to action, as text ("j <Down>"), into buf. */
 const char *ui_action_keys(ui_action a, char *buf, size_t bufsz);

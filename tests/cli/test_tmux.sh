@@ -105,16 +105,57 @@ tm send-keys -t md q
 wait_for 'EXIT=0' 5 && ok || { bad "q quits with 0"; cat "$T/pane"; }
 restored "quit"
 
+# ---- the stepper in a real terminal: step, Ctrl-C cancels a statement, commit -------
+printf 'SELECT pg_sleep(60);\n' > "$T/ws/pending/011_slow.sql"
+start
+wait_for "Pending (7)" || bad "stepper start"
+tm send-keys -t md /
+tm send-keys -t md -l 'add_status'
+tm send-keys -t md Enter
+tm send-keys -t md s
+wait_for 'Stepping: pending/005_add_status.sql (apply, in a transaction)' 5 && ok || { bad "s opens the stepper"; cat "$T/pane"; }
+tm send-keys -t md n
+wait_for 'every statement ran' 10 && ok || { bad "n runs the statement"; cat "$T/pane"; }
+grep -q 'Lock  AccessExclusiveLock on orders' "$T/pane" || wait_for 'Lock  AccessExclusiveLock on orders' 5 && ok || bad "the stepper's lock shows"
+tm send-keys -t md c
+wait_for 'committed (q closes)' 10 && ok || { bad "c commits"; cat "$T/pane"; }
+tm send-keys -t md q
+wait_for 'Pending (6)' 5 && ok || bad "q closes the stepper"
+[ -f "$T/ws/applied/005_add_status.sql" ] && ok || bad "005 moved to applied/"
+# Ctrl-C cancels a running statement and the console stays
+tm send-keys -t md /
+tm send-keys -t md -l 'slow'
+tm send-keys -t md Enter
+tm send-keys -t md s
+wait_for 'Stepping: pending/011_slow.sql' 5 || bad "the slow file's stepper"
+tm send-keys -t md n
+wait_for 'running (Ctrl-C cancels' 5 && ok || { bad "the statement runs"; cat "$T/pane"; }
+tm send-keys -t md C-c
+wait_for 'canceling statement due to user request' 10 && ok || { bad "Ctrl-C cancels the statement"; cat "$T/pane"; }
+grep -q 'EXIT=' "$T/pane" && bad "Ctrl-C left the console" || ok
+tm send-keys -t md x
+wait_for 'aborted (q closes)' 10 && ok || { bad "x aborts"; cat "$T/pane"; }
+tm send-keys -t md q
+wait_for 'Pending (6)' 5 && ok || bad "q closes the stepper"
+tm send-keys -t md q
+wait_for 'EXIT=0' 5 && ok || { bad "q quits after stepping"; cat "$T/pane"; }
+restored "stepper"
+[ "$(psql -X -A -t -d ui_tmux -c "SELECT count(*) FROM schema_versions WHERE version = '005' AND success")" = 1 ] &&
+	ok || bad "005 recorded"
+[ "$(psql -X -A -t -d ui_tmux -c "SELECT count(*) FROM schema_versions WHERE version = '011'")" = 0 ] &&
+	ok || bad "011 not recorded"
+rm -f "$T/ws/pending/011_slow.sql"
+
 # ---- SIGTERM ---------------------------------------------------------------------------
 start
-wait_for "Pending (6)" || bad "second start"
+wait_for "Pending (" || bad "second start"
 kill -TERM "$(cat "$T/pid")"
 wait_for 'EXIT=143' 5 && ok || { bad "SIGTERM: exit 143"; cat "$T/pane"; }
 restored "SIGTERM"
 
 # ---- Ctrl-C ----------------------------------------------------------------------------
 start
-wait_for "Pending (6)" || bad "third start"
+wait_for "Pending (" || bad "third start"
 tm send-keys -t md C-c
 wait_for 'EXIT=130' 5 && ok || { bad "Ctrl-C: exit 130"; cat "$T/pane"; }
 restored "Ctrl-C"

@@ -84,10 +84,13 @@ normalize() {
 		-e "s#port=$PGPORT#port=PPPPP#g" \
 		-e "s#$T/#/tmp/mdui.XXXXXX/#g" \
 		-e 's/migdeck [0-9]+[.][0-9]+[.][0-9]+/migdeck V.V.V/g' \
-		-e 's/HEAD [0-9a-f]{10}/HEAD xxxxxxxxxx/g' |
+		-e 's/HEAD [0-9a-f]{10}/HEAD xxxxxxxxxx/g' \
+		-e 's/git commit [0-9a-f]{12}/git commit xxxxxxxxxxxx/g' \
+		-e 's/elapsed [0-9]+ s/elapsed N s/g' \
+		-e 's/(held for|waits) [0-9]+ s/\1 N s/g' |
 		# a pid or a wait has as many digits as it has: where one shows,
 		# the padding between its text and the pane's right border varies
-		sed -E -e '/pid N|waits N s/ s/ +│$/ │/'
+		sed -E -e '/pid N|waits N s|elapsed N s|held for N s/ s/ +│$/ │/'
 }
 
 # ---- the lock scenario's sessions ---------------------------------------------------
@@ -115,6 +118,13 @@ stop_lock_sessions() {
 	bgpids=""
 }
 
+# waits until the file $1 exists (at most 30 s)
+wait_file() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -e "$1" ]
+}
+
 # ---- the scenarios -------------------------------------------------------------------
 for keys in "$UI"/*.keys; do
 	name=$(basename "$keys" .keys)
@@ -127,16 +137,43 @@ for keys in "$UI"/*.keys; do
 	mkdir -p "$out"
 	case "$setup" in
 	fixture | locks) dir=$FIX conn=$FIXDB ;;
+	copy)
+		# a scenario that changes things gets its own copy of the
+		# fixture: the folders (a git repository) and the database
+		dir=$T/copy.$name
+		cp -a "$FIX" "$dir"
+		q -c "CREATE DATABASE \"ui_$name\" TEMPLATE ui_fixture"
+		conn="host=$SOCK port=$PGPORT dbname=ui_$name"
+		# "# file: PATH TEXT": a file more in the copy
+		sed -n 's/^# file: *//p' "$keys" | while read -r fpath ftext; do
+			printf '%s\n' "$ftext" > "$dir/$fpath"
+		done
+		;;
 	down) dir=$FIX conn="host=$T/nowhere port=5 dbname=ui_fixture connect_timeout=2" ;;
 	empty) dir=$EMPTY conn=$EMPTYDB ;;
 	*) bad "$name: unknown setup '$setup'"; continue ;;
 	esac
 	[ "$setup" = locks ] && start_lock_sessions
 	# shellcheck disable=SC2086 # envs is a list of NAME=value words
-	(cd "$dir" && env LANG=C.UTF-8 LC_ALL= TERM=xterm-256color COLUMNS="$cols" LINES="$rows" \
+	(cd "$dir" && exec env LANG=C.UTF-8 LC_ALL= TERM=xterm-256color COLUMNS="$cols" LINES="$rows" \
 		TZ=UTC MIGDECK_DUMP_DIR="$out" $envs $BIN -d "$conn" console --keys "$keys") \
-		>"$out.stdout" 2>"$out.stderr"
+		>"$out.stdout" 2>"$out.stderr" &
+	cpid=$!
+	# "# reader-after: SCREEN TABLE": once SCREEN is saved, a session
+	# reads TABLE (it queues behind the stepper's lock), then "go" appears
+	reader=$(sed -n 's/^# reader-after: *//p' "$keys" | head -1)
+	rpid=""
+	if [ -n "$reader" ]; then
+		if wait_file "$out/${reader% *}"; then
+			PGAPPNAME=reader psql -X -q -d "ui_$name" -c "SELECT count(*) FROM ${reader#* }" >/dev/null 2>&1 &
+			rpid=$!
+		fi
+		: > "$out/go"
+	fi
+	wait $cpid
 	rc=$?
+	[ -n "$rpid" ] && { kill "$rpid" 2>/dev/null; wait "$rpid" 2>/dev/null; }
+	rm -f "$out/go"
 	[ "$setup" = locks ] && stop_lock_sessions
 	if [ $rc -ne 0 ]; then
 		bad "$name: console exit $rc"
@@ -165,14 +202,46 @@ for keys in "$UI"/*.keys; do
 	done
 done
 
-# ---- the console follows changes ------------------------------------------------------
-# waits until the file $1 exists (at most 30 s)
-wait_file() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-	[ -e "$1" ]
-}
+# ---- what the stepper scenarios left: database, folders, git ---------------------------
+qv() { psql -X -A -t -d "$1" -c "$2"; }
+if [ -d "$T/copy.step" ]; then
+	[ "$(qv ui_step "SELECT count(*) FROM schema_versions WHERE version = '004' AND success AND is_active")" = 1 ] &&
+		ok || bad "step: no history row for 004"
+	[ "$(qv ui_step "SELECT count(*) FROM schema_versions_events WHERE version = '004' AND action = 'apply' AND outcome = 'ok' AND git_commit IS NOT NULL")" = 1 ] &&
+		ok || bad "step: no apply event with its git commit"
+	[ -f "$T/copy.step/applied/004_late_fix.sql" ] && [ ! -e "$T/copy.step/pending/004_late_fix.sql" ] &&
+		ok || bad "step: 004 not moved to applied/"
+	(cd "$T/copy.step" && git log -1 --format=%s --name-status) > "$T/step.log"
+	grep -q '^migdeck: apply 004_late_fix to ui_step' "$T/step.log" && grep -q 'applied/004_late_fix.sql' "$T/step.log" &&
+		ok || { bad "step: the move is not the last git commit"; cat "$T/step.log"; }
+	[ "$(qv ui_step "SELECT git_commit FROM schema_versions WHERE version = '004'")" = "$(cd "$T/copy.step" && git rev-parse HEAD)" ] &&
+		ok || bad "step: the history row does not name the commit"
+fi
+if [ -d "$T/copy.step-abort" ]; then
+	[ "$(qv ui_step-abort "SELECT count(*) FROM schema_versions WHERE version = '004'")" = 0 ] &&
+		ok || bad "step-abort: a history row was written"
+	[ -f "$T/copy.step-abort/pending/004_late_fix.sql" ] && ok || bad "step-abort: 004 moved"
+	[ "$(cd "$T/copy.step-abort" && git log -1 --format=%s)" = "$(cd "$FIX" && git log -1 --format=%s)" ] &&
+		ok || bad "step-abort: a git commit was made"
+fi
+if [ -d "$T/copy.step-error" ]; then
+	[ "$(qv ui_step-error "SELECT count(*) FROM schema_versions WHERE version = '008' AND success")" = 0 ] &&
+		ok || bad "step-error: 008 recorded as a success"
+	[ "$(qv ui_step-error "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'accounts'::regclass AND attname = 'email'")" = f ] &&
+		ok || bad "step-error: the failed ALTER left its change"
+fi
+if [ -d "$T/copy.step-locks" ]; then
+	[ "$(qv ui_step-locks "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'notes' AND NOT attisdropped")" = 0 ] &&
+		ok || bad "step-locks: the aborted ALTER stayed"
+fi
+if [ -d "$T/copy.step-cancel" ]; then
+	[ "$(qv ui_step-cancel "SELECT count(*) FROM schema_versions WHERE version = '011'")" = 0 ] &&
+		ok || bad "step-cancel: 011 recorded"
+	[ "$(qv ui_step-cancel "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'")" = 0 ] &&
+		ok || bad "step-cancel: the statement still runs"
+fi
 
+# ---- the console follows changes ------------------------------------------------------
 # the connection is killed under the console: it says so, reconnects and
 # says that too
 R=$T/reconnect

@@ -1,0 +1,73 @@
+/* stepper.h - a migration stepped a statement at a time by an operator,
+ * for a front end that must stay responsive (the console): its own
+ * connection, the migdeck lock, and a thread that runs the operator's
+ * commands (next, all, commit, abort) with md_step_* of the runner.  The
+ * front end reads a copy of the state (md_stepper_view) whenever it likes
+ * and can cancel a running statement (PQcancel) from its own thread. */
+#ifndef MIGDECK_STEPPER_H
+#define MIGDECK_STEPPER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef struct md_stepper md_stepper;
+
+typedef enum md_stepper_state {
+	MD_STEPPER_READY = 0,  /* statements left, the transaction open */
+	MD_STEPPER_RUNNING,    /* a command is running */
+	MD_STEPPER_ALL_RAN,    /* every statement ran: commit or abort */
+	MD_STEPPER_FAILED,     /* a statement failed: only abort */
+	MD_STEPPER_COMMITTED,  /* done: recorded, committed, moved */
+	MD_STEPPER_ABORTED     /* rolled back, nothing recorded */
+} md_stepper_state;
+
+typedef struct md_stepper_stmt {
+	unsigned line, col;    /* where it starts in the file */
+	char *text;            /* its first line */
+	int done;              /* ran */
+	char tag[64];          /* command tag ("INSERT 0 5") once done */
+	long long ms;
+} md_stepper_stmt;
+
+/* A copy of the state for the front end (md_stepper_view_free). */
+typedef struct md_stepper_view {
+	md_stepper_state state;
+	char *path;            /* the file that runs (the pair for a rollback) */
+	char *action;          /* "apply" or "rollback" */
+	int autocommit;        /* no transaction: each statement commits */
+	md_stepper_stmt *stmts;
+	size_t n;
+	size_t next;           /* index of the next statement to run */
+	int running;           /* index of the statement running now, or -1 */
+	char **log;            /* warnings, notices, outcomes, oldest first */
+	size_t nlog;
+	char *error;           /* "file:line:col: ERROR: ..." with DETAIL/HINT lines */
+	char *error_line;      /* the source line the error points into, or NULL */
+	unsigned error_col;    /* 1-based column in it, 0 when unknown */
+	double started;        /* epoch seconds */
+	int pid;               /* the backend running the statements */
+} md_stepper_view;
+
+/* Connect (application_name migdeck:<user>:stepper), take the migdeck lock
+ * (a second runner is told who holds it: MD_ERR_LOCKED), create the
+ * bookkeeping if needed, and begin stepping the file at path (a forward
+ * file of the workspace; rollback: its paired rollback).  The transaction
+ * is open when this returns (unless the file cannot run in one). */
+md_status md_stepper_open(md_stepper **out, const md_config *cfg, const char *path,
+			  int rollback, md_error *err);
+
+/* 'n' next statement, 'a' all the rest, 'c' commit, 'x' abort.  Ignored
+ * while a command runs or when the state does not allow it (returns 0). */
+int md_stepper_command(md_stepper *s, int cmd);
+/* A command is running. */
+int md_stepper_busy(md_stepper *s);
+/* Cancel the statement running now (PQcancel; safe from any thread). */
+void md_stepper_cancel(md_stepper *s);
+md_stepper_view *md_stepper_view_get(md_stepper *s);
+void md_stepper_view_free(md_stepper_view *v);
+/* Abort if still open, stop the thread, disconnect, free (NULL accepted). */
+void md_stepper_close(md_stepper *s);
+
+#endif
