@@ -3,12 +3,14 @@
 #include "scratch.h"
 
 #include <libpq-fe.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "history.h"
+#include "pgcluster.h"
 
 md_status md_scratch_files(const md_workspace *ws, const md_plan *plan, const md_file ***files,
 			   size_t *n, md_error *err)
@@ -86,7 +88,19 @@ static md_status run_file(md_scratch *s, const md_config *cfg, const char *path,
 
 /* CREATE DATABASE name from template0 with the target's encoding and
  * locale (and ICU locale, PostgreSQL 15 and later). */
+static md_status create_db_ex(md_db *admin, md_db *on, const char *name, int c_locale,
+			      md_error *err);
+
 static md_status create_db(md_db *admin, const char *name, md_error *err)
+{
+	return create_db_ex(admin, admin, name, 0, err);
+}
+
+/* create_db reading the target's settings through admin and creating the
+ * database through on (the local cluster's connection); c_locale: with
+ * LC_COLLATE and LC_CTYPE C instead of the target's */
+static md_status create_db_ex(md_db *admin, md_db *on, const char *name, int c_locale,
+			      md_error *err)
 {
 	static const char q15[] =
 		"SELECT pg_encoding_to_char(encoding), datcollate, datctype, datlocprovider::text,"
@@ -114,7 +128,17 @@ static md_status create_db(md_db *admin, const char *name, md_error *err)
 		rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
 		goto done;
 	}
-	if (!strcmp(PQgetvalue(res, 0, 3), "i"))
+	if (c_locale) {
+		free(coll);
+		free(ctype);
+		coll = strdup("'C'");
+		ctype = strdup("'C'");
+		if (!coll || !ctype) {
+			rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+			goto done;
+		}
+	}
+	if (!strcmp(PQgetvalue(res, 0, 3), "i") && !c_locale)
 		n = asprintf(&sql, "CREATE DATABASE %s TEMPLATE template0 ENCODING %s LC_COLLATE %s "
 			     "LC_CTYPE %s LOCALE_PROVIDER icu ICU_LOCALE %s", name, enc, coll, ctype, icu);
 	else
@@ -125,7 +149,14 @@ static md_status create_db(md_db *admin, const char *name, md_error *err)
 		rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
 		goto done;
 	}
-	if ((rc = md_db_exec(admin, sql, err)) != MD_OK) {
+	if (on != admin) {
+		if ((rc = md_db_exec(on, sql, err)) != MD_OK) {
+			char msg[sizeof(err->msg)];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			snprintf(err->msg, sizeof(err->msg),
+				 "cannot create the scratch database in the local cluster: %.700s", msg);
+		}
+	} else if ((rc = md_db_exec(admin, sql, err)) != MD_OK) {
 		char msg[sizeof(err->msg)];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
 		snprintf(err->msg, sizeof(err->msg),
@@ -145,14 +176,23 @@ done:
 	return rc;
 }
 
+static md_status build(md_scratch *s, const md_config *cfg, const md_workspace *ws,
+		       const md_file *const *files, size_t n, md_run_cb cb, void *payload,
+		       md_error *err);
+
+static void scratch_name(md_scratch *s)
+{
+	static unsigned counter;
+
+	snprintf(s->name, sizeof(s->name), "migdeck_scratch_%ld_%u", (long)getpid(), ++counter);
+}
+
 md_status md_scratch_create(md_scratch **out, md_db *admin, const md_config *cfg,
 			    const md_workspace *ws, const md_file *const *files, size_t n,
 			    md_run_cb cb, void *payload, md_error *err)
 {
-	static unsigned counter;
 	md_scratch *s;
 	md_status rc;
-	size_t i;
 
 	*out = NULL;
 	if (PQtransactionStatus(admin->conn) != PQTRANS_IDLE)
@@ -162,7 +202,7 @@ md_status md_scratch_create(md_scratch **out, md_db *admin, const md_config *cfg
 	if (!s)
 		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
 	s->admin = admin;
-	snprintf(s->name, sizeof(s->name), "migdeck_scratch_%ld_%u", (long)getpid(), ++counter);
+	scratch_name(s);
 	if ((rc = create_db(admin, s->name, err)) != MD_OK) {
 		free(s);
 		return rc;
@@ -171,25 +211,36 @@ md_status md_scratch_create(md_scratch **out, md_db *admin, const md_config *cfg
 		building(err, rc);
 		goto fail;
 	}
-	md_runner_init(&s->run, s->db, cfg, ws, cb, payload);
-	if (ws->baseline_path && (rc = run_file(s, cfg, ws->baseline_path, err)) != MD_OK)
+	if ((rc = build(s, cfg, ws, files, n, cb, payload, err)) != MD_OK)
 		goto fail;
-	/* the bookkeeping tables, as on the target (after the baseline, which
-	 * may hold a history table of the CRM shape to adopt) */
-	if ((rc = md_db_lock(s->db, cfg->history_schema, cfg->history_table, 0, err)) != MD_OK ||
-	    (rc = md_history_ensure(s->db, cfg, err)) != MD_OK ||
-	    (rc = md_db_unlock(s->db, err)) != MD_OK) {
-		building(err, rc);
-		goto fail;
-	}
-	for (i = 0; i < n; i++)
-		if ((rc = run_file(s, cfg, files[i]->path, err)) != MD_OK)
-			goto fail;
 	*out = s;
 	return MD_OK;
 fail:
 	md_scratch_drop(s);
 	return rc;
+}
+
+/* the baseline, the bookkeeping tables, the files, on s->db */
+static md_status build(md_scratch *s, const md_config *cfg, const md_workspace *ws,
+		       const md_file *const *files, size_t n, md_run_cb cb, void *payload,
+		       md_error *err)
+{
+	md_status rc;
+	size_t i;
+
+	md_runner_init(&s->run, s->db, cfg, ws, cb, payload);
+	if (ws->baseline_path && (rc = run_file(s, cfg, ws->baseline_path, err)) != MD_OK)
+		return rc;
+	/* the bookkeeping tables, as on the target (after the baseline, which
+	 * may hold a history table of the CRM shape to adopt) */
+	if ((rc = md_db_lock(s->db, cfg->history_schema, cfg->history_table, 0, err)) != MD_OK ||
+	    (rc = md_history_ensure(s->db, cfg, err)) != MD_OK ||
+	    (rc = md_db_unlock(s->db, err)) != MD_OK)
+		return building(err, rc);
+	for (i = 0; i < n; i++)
+		if ((rc = run_file(s, cfg, files[i]->path, err)) != MD_OK)
+			return rc;
+	return MD_OK;
 }
 
 void md_scratch_drop(md_scratch *s)
@@ -201,6 +252,12 @@ void md_scratch_drop(md_scratch *s)
 		return;
 	md_db_close(s->db);
 	s->db = NULL;
+	if (s->cluster) {
+		struct md_pgcluster *cl = s->cluster;
+		free(s);
+		md_pgcluster_destroy(cl);
+		return;
+	}
 	if (s->admin && s->admin->conn) {
 		if (PQtransactionStatus(s->admin->conn) != PQTRANS_IDLE)
 			md_db_exec(s->admin, "ROLLBACK", &ignore);
@@ -209,4 +266,191 @@ void md_scratch_drop(md_scratch *s)
 		md_db_exec(s->admin, sql, &ignore);
 	}
 	free(s);
+}
+
+/* ---- a local cluster ------------------------------------------------------------------ */
+
+static void say(md_warn_fn progress, void *payload, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(md_warn_fn progress, void *payload, const char *fmt, ...)
+{
+	char line[1200];
+	va_list ap;
+
+	if (!progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	progress(line, payload);
+}
+
+static const char *major_name(int major, char *buf, size_t bufsz)
+{
+	if (major >= 100)
+		snprintf(buf, bufsz, "%d.%d", major / 100, major % 100);
+	else
+		snprintf(buf, bufsz, "%d", major);
+	return buf;
+}
+
+/* CREATE ROLE ... NOLOGIN for each role of the target the cluster lacks */
+static md_status copy_roles(md_db *target, md_db *admin, size_t *made, md_error *err)
+{
+	static const char q[] = "SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY 1";
+	PGresult *have = NULL, *want = NULL;
+	char *sql = NULL;
+	size_t len = 0, cap = 0;
+	md_status rc;
+	int i, j;
+
+	*made = 0;
+	if ((rc = md_db_query(target, &want, q, 0, NULL, err)) != MD_OK)
+		return rc;
+	if ((rc = md_db_query(admin, &have, q, 0, NULL, err)) != MD_OK)
+		goto done;
+	for (i = 0; i < PQntuples(want); i++) {
+		const char *name = PQgetvalue(want, i, 0);
+		char *id;
+		size_t need;
+		int found = 0;
+
+		for (j = 0; j < PQntuples(have) && !found; j++)
+			found = !strcmp(name, PQgetvalue(have, j, 0));
+		if (found)
+			continue;
+		if (!(id = md_db_ident(admin, name))) {
+			rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+			goto done;
+		}
+		need = strlen(id) + 32;
+		if (len + need > cap) {
+			char *more;
+			cap = (len + need) * 2;
+			if (!(more = realloc(sql, cap))) {
+				free(id);
+				rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+				goto done;
+			}
+			sql = more;
+		}
+		len += (size_t)snprintf(sql + len, cap - len, "CREATE ROLE %s NOLOGIN;", id);
+		free(id);
+		(*made)++;
+	}
+	if (sql && (rc = md_db_exec(admin, sql, err)) != MD_OK) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		snprintf(err->msg, sizeof(err->msg),
+			 "cannot create the target's roles in the local cluster: %.900s", msg);
+	}
+done:
+	free(sql);
+	PQclear(have);
+	PQclear(want);
+	return rc;
+}
+
+/* a warning for each extension of the target the cluster cannot install */
+static md_status check_extensions(md_db *target, md_db *scratch, md_warn_fn progress,
+				  void *payload, md_error *err)
+{
+	PGresult *want = NULL, *have = NULL;
+	md_status rc;
+	int i, j;
+
+	if ((rc = md_db_query(target, &want,
+			      "SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1",
+			      0, NULL, err)) != MD_OK)
+		return rc;
+	if ((rc = md_db_query(scratch, &have, "SELECT name FROM pg_available_extensions", 0, NULL,
+			      err)) != MD_OK) {
+		PQclear(want);
+		return rc;
+	}
+	for (i = 0; i < PQntuples(want); i++) {
+		const char *name = PQgetvalue(want, i, 0);
+		int found = 0;
+
+		for (j = 0; j < PQntuples(have) && !found; j++)
+			found = !strcmp(name, PQgetvalue(have, j, 0));
+		if (!found)
+			say(progress, payload,
+			    "warning: the target has the extension %s, which the local server cannot "
+			    "install: a file that creates it fails (--scratch=server builds on the "
+			    "target's server)", name);
+	}
+	PQclear(want);
+	PQclear(have);
+	return MD_OK;
+}
+
+md_status md_scratch_create_local(md_scratch **out, md_db *target, const md_config *cfg,
+				  const md_workspace *ws, const md_file *const *files, size_t n,
+				  md_run_cb cb, void *payload, md_warn_fn progress,
+				  void *progress_payload, md_error *err)
+{
+	md_pgbin bin;
+	md_db *admin = NULL;
+	md_scratch *s = NULL;
+	PGresult *res = NULL;
+	char user[128], a[16], b[16];
+	int want = md_pg_major(target->server_version);
+	size_t roles = 0;
+	md_status rc;
+
+	*out = NULL;
+	if ((rc = md_pgbin_find(&bin, want, err)) != MD_OK)
+		return rc;
+	if (bin.major && bin.major != want)
+		say(progress, progress_payload,
+		    "warning: the target runs PostgreSQL %s, the local server binaries (%s) are %s: "
+		    "definitions are deparsed differently between major versions, so the snapshots "
+		    "may differ where the schemas do not (--scratch=server builds on the target's "
+		    "server)", major_name(want, a, sizeof(a)), bin.dir, major_name(bin.major, b, sizeof(b)));
+	if ((rc = md_db_query(target, &res, "SELECT current_user", 0, NULL, err)) != MD_OK)
+		return rc;
+	snprintf(user, sizeof(user), "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "postgres");
+	PQclear(res);
+	if (!(s = calloc(1, sizeof(*s))))
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	scratch_name(s);
+	if ((rc = md_pgcluster_init(&s->cluster, &bin, user, progress, progress_payload, err)) !=
+	    MD_OK) {
+		free(s);
+		return rc;
+	}
+	if ((rc = md_pgcluster_start(s->cluster, &admin, err)) != MD_OK ||
+	    (rc = copy_roles(target, admin, &roles, err)) != MD_OK)
+		goto fail;
+	if ((rc = create_db_ex(target, admin, s->name, 0, err)) != MD_OK &&
+	    !md_pgcluster_interrupted()) {
+		/* the target's locale may not exist on this machine */
+		md_error first = *err;
+		if ((rc = create_db_ex(target, admin, s->name, 1, err)) != MD_OK)
+			goto fail;
+		say(progress, progress_payload,
+		    "warning: %s; made it with the C locale instead (only the database's default "
+		    "collation differs)", first.msg);
+	}
+	if (rc != MD_OK)
+		goto fail;
+	md_db_close(admin);
+	admin = NULL;
+	if ((rc = md_pgcluster_connect(s->cluster, s->name, &s->db, err)) != MD_OK ||
+	    (rc = check_extensions(target, s->db, progress, progress_payload, err)) != MD_OK) {
+		building(err, rc);
+		goto fail;
+	}
+	say(progress, progress_payload, "%zu role%s of the target made; applying %zu file%s",
+	    roles, roles == 1 ? "" : "s", n + (ws->baseline_path ? 1 : 0),
+	    n + (ws->baseline_path ? 1 : 0) == 1 ? "" : "s");
+	if ((rc = build(s, cfg, ws, files, n, cb, payload, err)) != MD_OK)
+		goto fail;
+	*out = s;
+	return MD_OK;
+fail:
+	md_db_close(admin);
+	md_scratch_drop(s);
+	return rc;
 }

@@ -11,6 +11,17 @@
  * (FORCE)) when done, also after a failure.  A migdeck killed with -9
  * leaves it behind: the name says what it is.
  *
+ * Or (md_scratch_create_local, `[diff] scratch = local`, the default of
+ * the CLI) a database in a throwaway local cluster of migdeck's own
+ * (pgcluster.h): initdb with the target's current user as the bootstrap
+ * superuser (so owners match), every role of the target (but pg_*) made
+ * NOLOGIN (so owners and grants compare), the database created with the
+ * target's encoding and locale (C when the local machine lacks that
+ * locale: a warning), a warning for each extension of the target that the
+ * local server cannot install and when the local major version is not the
+ * target's; then built as below.  Dropping it stops the server and removes
+ * the cluster's folder, also after a failure, SIGINT or SIGTERM.
+ *
  * Built in this order, each file in a transaction of its own (a file whose
  * statements cannot run in one, in autocommit): the baseline
  * archive/consolidated_schema.sql when there is one; migdeck's bookkeeping
@@ -35,6 +46,8 @@ typedef struct md_scratch {
 	md_runner run;        /* a runner on db (its events go to the cb given) */
 	char name[64];
 	size_t nbuilt;        /* files run to build it (baseline included) */
+	struct md_pgcluster *cluster; /* the local cluster it is in, or NULL:
+	                         a database on the target's server */
 } md_scratch;
 
 /* The forward files that make the target's applied state: those in
@@ -53,7 +66,20 @@ md_status md_scratch_create(md_scratch **out, md_db *admin, const md_config *cfg
 			    const md_workspace *ws, const md_file *const *files, size_t n,
 			    md_run_cb cb, void *payload, md_error *err);
 
-/* Close and drop it (NULL is accepted). */
+/* As md_scratch_create, in a throwaway local cluster (see above) instead of
+ * on target's server; target is only read.  progress (may be NULL) gets a
+ * line before each slow step ("initdb ...", "applying N files") and the
+ * warnings, which start with "warning: ".  No server binaries, running as
+ * root without a postgres system user: MD_ERR_UNSUPPORTED, the message
+ * suggesting --scratch=server. */
+md_status md_scratch_create_local(md_scratch **out, md_db *target, const md_config *cfg,
+				  const md_workspace *ws, const md_file *const *files, size_t n,
+				  md_run_cb cb, void *payload, md_warn_fn progress,
+				  void *progress_payload, md_error *err);
+
+/* Close and drop it (NULL is accepted); a local one: stop its server and
+ * remove its cluster (then a SIGINT or SIGTERM caught meanwhile is raised
+ * again, see pgcluster.h). */
 void md_scratch_drop(md_scratch *s);
 
 /* Run one prepared file with r (on r->db) as the scratch build does: in a

@@ -110,20 +110,27 @@ typedef struct diff_opts {
 	int schema, git, drift;        /* the kind */
 	int scratch, against_scratch, all_pending;
 	const char *against;           /* --against REV */
+	const char *where;             /* --scratch=WHERE / --against-scratch=WHERE,
+	                                  or NULL: [diff] scratch */
 } diff_opts;
 
 static const char DIFF_USAGE[] =
-	"diff --schema FILE... [--scratch] | --schema --all-pending [--scratch] |\n"
-	"       --schema --against-scratch | --git FILE [--against COMMIT] | --drift FILE  [--json]\n"
+	"diff --schema FILE... [--scratch[=local|server]] |\n"
+	"       --schema --all-pending [--scratch[=local|server]] |\n"
+	"       --schema --against-scratch[=local|server] | --git FILE [--against COMMIT] |\n"
+	"       --drift FILE  [--json]\n"
 	"\n"
 	"  --schema FILE...   what the migrations would change in the schema: their statements\n"
 	"                     run in one transaction on the target that is always rolled back,\n"
 	"                     with a canonical snapshot of the schema before and after\n"
 	"  --all-pending      every pending migration, in order: their combined change\n"
-	"  --scratch          run them on a scratch database instead (a throwaway database on\n"
-	"                     the same server, built from archive/consolidated_schema.sql and\n"
-	"                     applied/, then dropped): also for files with statements that\n"
-	"                     cannot run in a transaction, which the target refuses\n"
+	"  --scratch          run them on a scratch database instead, built from\n"
+	"                     archive/consolidated_schema.sql and applied/, then thrown away:\n"
+	"                     also for files with statements that cannot run in a transaction,\n"
+	"                     which the target refuses.  =local: in a throwaway local cluster\n"
+	"                     (initdb, needs the PostgreSQL server binaries here); =server: a\n"
+	"                     throwaway database on the target's server (needs CREATEDB);\n"
+	"                     plain --scratch: [diff] scratch (default local)\n"
 	"  --against-scratch  the target's schema against a scratch database built from the\n"
 	"                     files: what was changed by hand outside migrations\n"
 	"  --git FILE         the file against its version at HEAD (or --against COMMIT)\n"
@@ -159,6 +166,18 @@ static int take_diff_opts(int argc, char **argv, diff_opts *o, int *nargc, char 
 			o->scratch = 1;
 		} else if (!strcmp(a, "--against-scratch")) {
 			o->against_scratch = 1;
+		} else if (!strncmp(a, "--scratch=", 10) || !strncmp(a, "--against-scratch=", 18)) {
+			const char *w = strchr(a, '=') + 1;
+			if (strcmp(w, "local") && strcmp(w, "server")) {
+				fprintf(stderr, "migdeck diff: %.*s: '%s' is not local or server\n"
+					"usage: migdeck %s\n", (int)(w - 1 - a), a, w, DIFF_USAGE);
+				return EXIT_USAGE;
+			}
+			if (a[2] == 's')
+				o->scratch = 1;
+			else
+				o->against_scratch = 1;
+			o->where = w;
 		} else if (!strcmp(a, "--all-pending")) {
 			o->all_pending = 1;
 		} else if (!strncmp(a, "--against=", 10)) {
@@ -290,21 +309,44 @@ fail:
 	return cli_exit_code(st);
 }
 
-static int build_scratch(cli *c, dsession *s)
+/* the local cluster's progress and warnings, on stderr */
+static void scratch_note(const char *msg, void *payload)
+{
+	const cli *c = payload;
+
+	if (c->quiet && strncmp(msg, "warning: ", 9))
+		return;
+	fprintf(stderr, "migdeck: scratch: %s\n", msg);
+	fflush(stderr);
+}
+
+/* where the scratch is built: --scratch=WHERE, else [diff] scratch */
+static int scratch_is_local(const cli *c, const diff_opts *o)
+{
+	const char *w = o->where ? o->where : md_config_get(c->cfg, MD_CFG_DIFF_SCRATCH);
+
+	return !w || strcmp(w, "server") != 0;
+}
+
+static int build_scratch(cli *c, dsession *s, int local)
 {
 	md_error err;
 	md_status st;
 
 	md_error_clear(&err);
-	if ((st = md_scratch_files(s->ws, s->plan, &s->files, &s->nfiles, &err)) != MD_OK ||
-	    (st = md_scratch_create(&s->scratch, s->db, c->cfg, s->ws, s->files, s->nfiles, preview_cb,
-				    c, &err)) != MD_OK) {
+	if ((st = md_scratch_files(s->ws, s->plan, &s->files, &s->nfiles, &err)) == MD_OK)
+		st = local ? md_scratch_create_local(&s->scratch, s->db, c->cfg, s->ws, s->files,
+						     s->nfiles, preview_cb, c, scratch_note, c, &err)
+			   : md_scratch_create(&s->scratch, s->db, c->cfg, s->ws, s->files, s->nfiles,
+					       preview_cb, c, &err);
+	if (st != MD_OK) {
 		cli_print_error(&err);
 		return cli_exit_code(st);
 	}
 	if (c->verbose)
-		fprintf(stderr, "migdeck: scratch database %s built from %zu file%s\n", s->scratch->name,
-			s->scratch->nbuilt, s->scratch->nbuilt == 1 ? "" : "s");
+		fprintf(stderr, "migdeck: scratch database %s built from %zu file%s%s\n", s->scratch->name,
+			s->scratch->nbuilt, s->scratch->nbuilt == 1 ? "" : "s",
+			local ? " in a local cluster" : "");
 	return 0;
 }
 
@@ -352,7 +394,7 @@ static int diff_schema(cli *c, const diff_opts *o)
 		return EXIT_FAILED;
 	}
 	if ((o->scratch || o->against_scratch) && (o->against_scratch || n) &&
-	    (rc = build_scratch(c, &s)) != 0)
+	    (rc = build_scratch(c, &s, scratch_is_local(c, o))) != 0)
 		goto done;
 
 	if (o->against_scratch) {
@@ -385,14 +427,16 @@ static int diff_schema(cli *c, const diff_opts *o)
 		rc = st == MD_ERR_DB ? EXIT_FAILED : st == MD_ERR_IO ? EXIT_INVALID : cli_exit_code(st);
 		if (st == MD_ERR_DB && !c->quiet)
 			fprintf(stderr, "Schema diff stopped: the statement failed; %s\n",
-				o->scratch ? "the scratch database is dropped"
-					   : "rolled back, the database is as it was");
+				!o->scratch ? "rolled back, the database is as it was"
+				: s.scratch && s.scratch->cluster ? "the scratch cluster is stopped and removed"
+								  : "the scratch database is dropped");
 		goto done;
 	}
 	if (c->json) {
 		printf("{\"kind\":\"schema\",\"where\":\"%s\"", where);
 		json_str_kv("database", s.db->target, 1);
 		json_str_kv("scratch", s.scratch ? s.scratch->name : NULL, 1);
+		json_str_kv("scratch_in", !s.scratch ? NULL : s.scratch->cluster ? "local" : "server", 1);
 		printf(",\"files\":[");
 		for (i = 0; i < n; i++) {
 			if (i)

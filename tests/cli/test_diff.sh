@@ -4,8 +4,11 @@
 # snapshot of its pg_dump restored into another database; a schema preview
 # of an empty migration is empty, of a real one shows what it adds, and
 # leaves the database as it was; files that cannot run in a transaction are
-# refused on the target and previewed on a scratch database; a hand-made
-# ALTER TABLE shows up in --against-scratch; git diffs match `git diff`;
+# refused on the target and previewed on a scratch database (a throwaway
+# local cluster by default, or a database on the target's server; the
+# local one leaves no folder or process behind, also on SIGTERM; a clear
+# error without server binaries); a hand-made ALTER TABLE shows up in
+# --against-scratch; git diffs match `git diff`;
 # drift is classified none, cosmetic or real.  Expected outputs were read
 # and checked by hand.
 #
@@ -129,6 +132,22 @@ dump() {
 no_scratch_left() { # description
 	left=$(qdb postgres "SELECT count(*) FROM pg_database WHERE datname LIKE 'migdeck\\_scratch\\_%'")
 	expect_eq "$left" "0" "$1: no scratch database left behind"
+}
+# the local scratch cluster named in $ERR ("initdb (...) in DIR") was
+# used, and neither its folder nor a process of it is left
+no_cluster_left() { # description
+	cdir=$(sed -n 's/^migdeck: scratch: initdb (.*) in \([^ ,]*\).*/\1/p' "$ERR" | head -n 1)
+	if [ -z "$cdir" ]; then
+		bad "$1: no local cluster was made"
+		show "$ERR"
+		return
+	fi
+	ok
+	if [ -e "$cdir" ]; then bad "$1: $cdir left behind"; else ok; fi
+	if ps -eo args 2>/dev/null | grep -F -- "$cdir" | grep -v grep >/dev/null; then
+		bad "$1: a process of $cdir left behind"
+		ps -eo pid,args | grep -F -- "$cdir" | sed 's/^/  | /'
+	else ok; fi
 }
 # the diff of $OUT without its last (summary) line
 diff_part() { sed '$d' "$OUT"; }
@@ -422,8 +441,40 @@ expect_line "$OUT" "+  index tickets_title_idx CREATE INDEX tickets_title_idx ON
 expect_line "$OUT" "Schema diff: 12 lines added, 0 removed (4 migrations from pending/001_tickets.sql, on a scratch database built from the files)" \
 	"--scratch: the summary"
 no_scratch_left "--scratch"
+no_cluster_left "--scratch (local)"
+expect_fgrep "$ERR" " roles of the target made; applying 1 file" "--scratch (local): says what it applies"
 dump after
 expect_same "$T/before.dump" "$T/after.dump" "--scratch: the target is as it was"
+
+# --scratch=server: a throwaway database on the target's server, as before
+m diff --schema --all-pending --scratch=server
+expect_rc 0 "--scratch=server: exit 0"
+expect_line "$OUT" "Schema diff: 12 lines added, 0 removed (4 migrations from pending/001_tickets.sql, on a scratch database built from the files)" \
+	"--scratch=server: the same diff"
+expect_no_fgrep "$ERR" "scratch: initdb" "--scratch=server: no local cluster"
+no_scratch_left "--scratch=server"
+# ... and through [diff] scratch or its variable
+m -o diff.scratch=server diff --schema --all-pending --scratch --json
+expect_json 'd["where"], d["scratch_in"], d["diff"]["added"]' "('scratch', 'server', 12)" "-o diff.scratch=server --json"
+MIGDECK_DIFF_SCRATCH=server m diff --schema --all-pending --scratch --quiet
+expect_rc 0 "MIGDECK_DIFF_SCRATCH=server: exit 0"
+expect_no_fgrep "$ERR" "scratch: initdb" "MIGDECK_DIFF_SCRATCH=server: no local cluster"
+# --scratch=local wins over the setting
+MIGDECK_DIFF_SCRATCH=server m diff --schema --all-pending --scratch=local --json
+expect_json 'd["where"], d["scratch_in"], d["diff"]["added"]' "('scratch', 'local', 12)" "--scratch=local over the setting"
+no_cluster_left "--scratch=local --json"
+
+# no server binaries for a local cluster: says so, suggests --scratch=server
+mkdir -p "$T/nobin"
+MIGDECK_PG_BINDIR=$T/nobin m diff --schema --all-pending --scratch
+expect_rc 3 "no server binaries: exit 3"
+expect_line "$ERR" "migdeck: no PostgreSQL server binaries (initdb and postgres) in $T/nobin (MIGDECK_PG_BINDIR) to build a local scratch cluster; install the PostgreSQL server, or use --scratch=server (a scratch database on the target's server)" \
+	"no server binaries: says so"
+MIGDECK_PG_BINDIR=$T/nobin m diff --schema --all-pending --scratch=server
+expect_rc 0 "no server binaries, --scratch=server: exit 0"
+run diff --schema --all-pending --scratch=remote
+expect_rc 2 "--scratch=remote: usage"
+expect_fgrep "$ERR" "--scratch: 'remote' is not local or server" "--scratch=remote: says so"
 
 # the usage
 run diff
@@ -455,6 +506,7 @@ q "ALTER TABLE tickets ADD COLUMN priority int NOT NULL DEFAULT 3" >/dev/null
 q "DROP INDEX tickets_customer_idx" >/dev/null
 m diff --schema --against-scratch
 expect_rc 0 "--against-scratch after ALTER TABLE: exit 0"
+no_cluster_left "--against-scratch (local)"
 expect_file "$OUT" "--- schema built from the files (scratch)
 +++ schema of the database
 @@ -23,7 +23,7 @@ table public.tickets
@@ -469,13 +521,36 @@ expect_file "$OUT" "--- schema built from the files (scratch)
 Schema diff: 1 line added, 1 removed (the database against a scratch database built from 2 files)" \
 	"--against-scratch: the hand-made ALTER TABLE and DROP INDEX"
 no_scratch_left "--against-scratch"
+cp "$OUT" "$T/against.local"
+m diff --schema --against-scratch=server
+expect_rc 0 "--against-scratch=server: exit 0"
+expect_same "$T/against.local" "$OUT" "--against-scratch=server: the same diff as the local cluster"
+no_scratch_left "--against-scratch=server"
+
+# --scratch (local) on one CREATE INDEX CONCURRENTLY file: built from
+# applied/001, then the index made for real in autocommit
+m diff --schema --scratch pending/003_concurrently.sql
+expect_rc 0 "--scratch CONCURRENTLY file: exit 0"
+expect_file "$OUT" "--- schema before
++++ schema after 003_concurrently.sql
+@@ -26,4 +26,5 @@ table public.tickets
+   constraint tickets_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customers(id)
+   constraint tickets_pkey PRIMARY KEY (id)
+   index tickets_customer_idx CREATE INDEX tickets_customer_idx ON public.tickets USING btree (customer_id)
++  index tickets_title_idx CREATE INDEX tickets_title_idx ON public.tickets USING btree (title)
+   grant postgres DELETE, INSERT, REFERENCES, SELECT, TRIGGER, TRUNCATE, UPDATE
+Schema diff: 1 line added, 0 removed (pending/003_concurrently.sql, on a scratch database built from the files)" \
+	"--scratch CONCURRENTLY file: the index, on the files' schema (no hand-made column)"
+no_cluster_left "--scratch CONCURRENTLY file"
+expect_eq "$(q "SELECT to_regclass('public.tickets_title_idx') IS NULL")" "t" "--scratch CONCURRENTLY file: not on the target"
+
 m diff --schema --against-scratch --json
 expect_json 'd["kind"], d["where"], d["built_from"], d["diff"]["added"], d["diff"]["removed"]' \
 	"('schema', 'against-scratch', ['archive/consolidated_schema.sql', 'applied/001_tickets.sql'], 1, 1)" \
 	"--against-scratch --json"
 
 # a role that may not create databases is told why
-m -d "dbname=$DB user=md_diff_ro" diff --schema --against-scratch
+m -d "dbname=$DB user=md_diff_ro" diff --schema --against-scratch=server
 expect_rc 1 "no CREATEDB: exit 1"
 expect_fgrep "$ERR" "cannot create a scratch database on the target's server: ERROR: permission denied to create database (the role needs CREATEDB" \
 	"no CREATEDB: says why"
@@ -487,7 +562,43 @@ m diff --schema --against-scratch
 expect_rc 1 "a broken applied file: exit 1"
 expect_fgrep "$ERR" "applied/001_tickets.sql:1:1: building the scratch database: ERROR: relation \"nope\" does not exist" \
 	"a broken applied file: file:line:col"
+no_cluster_left "a broken applied file (local)"
+m diff --schema --against-scratch=server
+expect_rc 1 "a broken applied file, server: exit 1"
+expect_fgrep "$ERR" "applied/001_tickets.sql:1:1: building the scratch database: ERROR: relation \"nope\" does not exist" \
+	"a broken applied file, server: file:line:col"
 no_scratch_left "a broken applied file"
+
+# SIGTERM while the local cluster is built: stopped and removed, then
+# migdeck dies of the signal
+printf 'CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\n' >applied/001_tickets.sql
+# (in a subshell whose own "Terminated" goes nowhere)
+rm -f "$T/bg.pid" "$T/bg.rc"
+(
+	$BIN -d "dbname=$DB" diff --schema --against-scratch >"$OUT" 2>"$ERR" </dev/null &
+	echo $! >"$T/bg.pid"
+	wait $!
+	echo $? >"$T/bg.rc"
+) 2>/dev/null &
+sub=$!
+i=0
+while [ $i -lt 50 ] && [ ! -s "$T/bg.pid" ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+bgpid=$(cat "$T/bg.pid")
+i=0
+while [ $i -lt 200 ] && ! grep -q "applying" "$ERR"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5
+kill -TERM "$bgpid"
+wait $sub
+rc=$(cat "$T/bg.rc" 2>/dev/null || echo none)
+expect_rc 143 "SIGTERM during the build: dies of it"
+expect_fgrep "$ERR" "migdeck: scratch: interrupted: the scratch cluster is stopped and removed" "SIGTERM during the build: says so"
+no_cluster_left "SIGTERM during the build"
 
 # a single-folder workspace: the history says which files the scratch runs
 newdb single
