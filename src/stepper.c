@@ -411,3 +411,65 @@ void md_stepper_close(md_stepper *s)
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
+
+typedef struct move_note {
+	char *buf;
+	size_t sz;
+} move_note;
+
+static void move_event(const md_run_event *ev, void *payload)
+{
+	move_note *n = payload;
+
+	if (ev->kind == MD_RUN_COMMITTED)
+		snprintf(n->buf, n->sz, "git commit %.12s", ev->text ? ev->text : "");
+	else if (ev->kind == MD_RUN_WARNING)
+		snprintf(n->buf, n->sz, "%s", ev->text ? ev->text : "");
+}
+
+md_status md_stepper_move(const md_config *cfg, const char *path, int to, char *note,
+			  size_t notesz, md_error *err)
+{
+	md_db *db = NULL;
+	md_workspace *ws = NULL;
+	md_runner run;
+	const md_file *f = NULL;
+	move_note n = { note, notesz };
+	md_event ev;
+	char detail[2200];
+	md_status rc;
+	size_t i;
+
+	note[0] = '\0';
+	if ((rc = md_db_connect(&db, cfg, "mover", err)) != MD_OK ||
+	    (rc = md_db_lock(db, cfg->history_schema, cfg->history_table, 0, err)) != MD_OK ||
+	    (rc = md_history_ensure(db, cfg, err)) != MD_OK ||
+	    (rc = md_workspace_scan(&ws, cfg, err)) != MD_OK)
+		goto done;
+	for (i = 0; i < ws->nfiles; i++)
+		if (!strcmp(ws->files[i].path, path))
+			f = &ws->files[i];
+	if (!f) {
+		rc = md_error_set(err, MD_ERR_INVALID, path, 0, 0, "not a migration of the workspace");
+		goto done;
+	}
+	md_runner_init(&run, db, cfg, ws, move_event, &n);
+	run.nmoved = 0;
+	if ((rc = md_move_file(&run, f, (md_folder)to, err)) != MD_OK)
+		goto done;
+	snprintf(detail, sizeof(detail), "%s/%s -> %s/%s", md_folder_name(f->folder), f->name,
+		 md_folder_name((md_folder)to), f->name);
+	memset(&ev, 0, sizeof(ev));
+	ev.action = "move";
+	ev.version = f->version.text[0] ? f->version.text : f->stem;
+	ev.script = f->name;
+	ev.outcome = "ok";
+	ev.detail = detail;
+	if ((rc = md_history_event(db, cfg, &ev, err)) != MD_OK)
+		goto done;
+	md_runner_commit_moves(&run, f, "operator", f->checksum, -1);
+done:
+	md_workspace_free(ws);
+	md_db_close(db);
+	return rc;
+}

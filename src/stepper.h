@@ -70,4 +70,12 @@ void md_stepper_view_free(md_stepper_view *v);
 /* Abort if still open, stop the thread, disconnect, free (NULL accepted). */
 void md_stepper_close(md_stepper *s);
 
+/* Move the migration file at path (and its rollback pair beside it) into
+ * folder `to` (md_folder), under the migdeck lock, with an event "move",
+ * and commit the move to git as the runner does ([git] commit); what git
+ * said (or a warning) goes into note.  The caller checked that the
+ * database agrees with the move. */
+md_status md_stepper_move(const md_config *cfg, const char *path, int to, char *note,
+			  size_t notesz, md_error *err);
+
 #endif

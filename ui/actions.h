@@ -25,6 +25,9 @@
 	X(PAIR, "pair", "p", "pair", "preview the rollback pair of the file (again: the file)") \
 	X(DIFF, "diff", "d", "diff", "cycle the preview: the file, its schema diff, git diff, drift") \
 	X(STEP, "step", "s", "step", "step through the selected migration (an applied one: its rollback)") \
+	X(APPLY, "apply", "a", "apply", "apply the pending migrations up to the selected one, without stepping") \
+	X(ROLLBACK, "rollback", "u", "undo", "roll back the selected applied migration with its pair (asks first)") \
+	X(MOVE, "move", "m", "move", "move the selected file to another folder, if the database agrees") \
 	X(STEP_NEXT, "step-next", "n", "next", "in the stepper: run the next statement") \
 	X(STEP_ALL, "step-all", "a", "all", "in the stepper: run every statement left") \
 	X(STEP_COMMIT, "step-commit", "c", "commit", "in the stepper: record, COMMIT, move the file, commit the move") \

@@ -96,6 +96,14 @@ typedef struct ui {
 	md_stepper *st;
 	md_stepper_view *sv;
 	int st_confirm;
+	/* a (apply) and u (rollback): files run one after the other without
+	 * stepping, through the same stepper; u asks first; on a production
+	 * database every run waits for the database name to be typed */
+	char **auto_q;
+	size_t auto_n, auto_i;
+	int auto_rollback, auto_active;
+	int ask;               /* 0, 'u' (y/n), 'p' (type the database name) */
+	ui_action ask_then;    /* what runs once asked */
 	double excl_since;
 	WINDOW *stepw;
 	PANEL *step_p;
@@ -1031,6 +1039,29 @@ static void draw_status(ui *u)
 		ui_puts(u->status, 0, 0, line, cols, R_STATUS);
 		return;
 	}
+	if (u->ask == 'u') {
+		const md_plan_item *it = row_item(u, u->focus < 3 ? u->focus : u->last_folder);
+
+		snprintf(line, sizeof(line), " Roll back %s with %s? y runs it, n or Esc does not",
+			 it && it->file ? it->file->name : "?",
+			 it && it->file && it->file->pair ? it->file->pair->name : "its rollback");
+		ui_puts(u->status, 0, 0, line, cols, R_WARN);
+		return;
+	}
+	if (u->ask == 'm') {
+		const md_plan_item *it = row_item(u, u->focus < 3 ? u->focus : u->last_folder);
+
+		snprintf(line, sizeof(line), " Move %s to: p pending/, a applied/, r archive/ (Esc: nowhere)",
+			 it && it->file ? it->file->name : "?");
+		ui_puts(u->status, 0, 0, line, cols, R_WARN);
+		return;
+	}
+	if (u->ask == 'p') {
+		snprintf(line, sizeof(line), " PRODUCTION: type the database name to go on (Esc stops): %s",
+			 u->input);
+		ui_puts(u->status, 0, 0, line, cols, R_WARN);
+		return;
+	}
 	if (u->too_small) {
 		ui_puts(u->status, 0, 0, "q quit", cols, R_STATUS);
 		return;
@@ -1055,8 +1086,8 @@ static void draw_status(ui *u)
 		const char *m = u->msg[0] ? u->msg : "loading...";
 		int mw = ui_width(m, strlen(m)) + 2;
 
-		if (mw > cols / 2)
-			mw = cols / 2;
+		if (mw > cols - 24)
+			mw = cols - 24;
 		ui_fill(u->status, 0, cols - mw - 1, cols, R_STATUS);
 		ui_puts(u->status, 0, cols - mw, m, mw, R_STATUS);
 	}
@@ -1163,6 +1194,19 @@ static void draw_stepper(ui *u)
 	ST_LINE(v->state == MD_STEPPER_FAILED ? R_BAD : R_TITLE, " %s", step_state_text(v));
 	ST_LINE(R_DIM, " elapsed %.0f s, backend pid %d, %zu of %zu statement%s run",
 		md_deck_now() - v->started, v->pid, v->next, v->n, v->n == 1 ? "" : "s");
+	if (u->auto_n) {
+		/* a and u: a bar over the files and the statements */
+		char bar[41];
+		double done = ((double)u->auto_i + (v->n ? (double)v->next / (double)v->n : 1.0)) /
+			      (double)u->auto_n;
+		int k, fill = (int)(done * 40.0 + 0.5);
+
+		for (k = 0; k < 40; k++)
+			bar[k] = k < fill ? '#' : '-';
+		bar[40] = '\0';
+		ST_LINE(R_OK, " [%s] %3.0f%%  file %zu of %zu", bar, done * 100.0, u->auto_i + 1,
+			u->auto_n);
+	}
 	if (u->st_confirm)
 		ST_LINE(R_WARN, " The transaction is open: abort it and close? y aborts, n keeps it");
 	/* the statements around the next one */
@@ -1492,6 +1536,7 @@ static void move_focus(ui *u, ui_action a)
 }
 
 static void open_stepper(ui *u);
+static void ask_or_run(ui *u, ui_action a);
 
 static void act(ui *u, ui_action a)
 {
@@ -1528,7 +1573,10 @@ static void act(ui *u, ui_action a)
 		sync_preview(u, 1);
 		break;
 	case UI_STEP:
-		open_stepper(u);
+	case UI_APPLY:
+	case UI_ROLLBACK:
+	case UI_MOVE:
+		ask_or_run(u, a);
 		break;
 	case UI_STEP_NEXT:
 	case UI_STEP_ALL:
@@ -1572,6 +1620,18 @@ static void act(ui *u, ui_action a)
 	}
 }
 
+static void auto_clear(ui *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->auto_n; i++)
+		free(u->auto_q[i]);
+	free(u->auto_q);
+	u->auto_q = NULL;
+	u->auto_n = u->auto_i = 0;
+	u->auto_active = 0;
+}
+
 static void close_stepper(ui *u)
 {
 	md_stepper_close(u->st);
@@ -1582,6 +1642,128 @@ static void close_stepper(ui *u)
 	u->excl_since = 0;
 	md_deck_watch(u->deck, 0);
 	md_deck_refresh(u->deck); /* the folders and the history changed */
+}
+
+/* On a production database: a file with uncommitted changes is refused
+ * (returns -1 with the reason in the message). */
+static int production_refuses(ui *u, const md_file *f)
+{
+	md_git_state g = md_deck_git_state(u->data, f);
+
+	if (!u->cfg->production || g == MD_GIT_COMMITTED || g == MD_GIT_NONE)
+		return 0;
+	snprintf(u->msg, sizeof(u->msg), "refused on a production database: %s is %s in git",
+		 f->name, md_git_state_name(g));
+	return -1;
+}
+
+/* Open the stepper on the next file of the a/u queue, or end the run. */
+static void auto_next(ui *u)
+{
+	md_error err;
+
+	if (u->auto_i >= u->auto_n) {
+		snprintf(u->msg, sizeof(u->msg), "%s: %zu migration%s done",
+			 u->auto_rollback ? "rollback" : "apply", u->auto_n, u->auto_n == 1 ? "" : "s");
+		auto_clear(u);
+		return;
+	}
+	md_error_clear(&err);
+	if (md_stepper_open(&u->st, u->cfg, u->auto_q[u->auto_i], u->auto_rollback, &err) != MD_OK) {
+		char text[1400];
+
+		md_error_format(&err, text, sizeof(text));
+		snprintf(u->msg, sizeof(u->msg), "%.450s", text);
+		u->st = NULL;
+		auto_clear(u);
+		return;
+	}
+	u->sv = md_stepper_view_get(u->st);
+	md_deck_watch(u->deck, u->sv ? u->sv->pid : 0);
+}
+
+/* Drive the a/u run: all statements, commit, the next file; a failure
+ * stops it with the stepper open on the error (x aborts). */
+static void auto_drive(ui *u)
+{
+	if (!u->auto_active)
+		return;
+	if (!u->st) {
+		auto_next(u);
+		return;
+	}
+	if (!u->sv || md_stepper_busy(u->st))
+		return;
+	switch (u->sv->state) {
+	case MD_STEPPER_READY: md_stepper_command(u->st, 'a'); break;
+	case MD_STEPPER_ALL_RAN: md_stepper_command(u->st, 'c'); break;
+	case MD_STEPPER_COMMITTED:
+		close_stepper(u);
+		u->auto_i++;
+		auto_next(u);
+		break;
+	case MD_STEPPER_FAILED:
+	case MD_STEPPER_ABORTED:
+		u->auto_active = 0; /* the operator reads the error; x aborts */
+		break;
+	case MD_STEPPER_RUNNING: break;
+	}
+}
+
+/* a: the pending migrations of the list up to the selected one; u: the
+ * selected applied one, backwards. */
+static void start_auto(ui *u, int rollback)
+{
+	int pane = u->focus < 3 ? u->focus : u->last_folder;
+	const list *l = &u->lists[pane];
+	const md_plan_item *sel = row_item(u, pane);
+	size_t i;
+
+	if (u->db->conn != MD_DECK_UP || !u->data->history_loaded) {
+		snprintf(u->msg, sizeof(u->msg), "the database is not connected");
+		return;
+	}
+	if (!sel || !sel->file) {
+		snprintf(u->msg, sizeof(u->msg), "select a migration file first");
+		return;
+	}
+	auto_clear(u);
+	if (rollback) {
+		if (sel->state != MD_STATE_APPLIED) {
+			snprintf(u->msg, sizeof(u->msg), "u: %s is not applied", sel->file->name);
+			return;
+		}
+		if (production_refuses(u, sel->file))
+			return;
+		u->auto_q = calloc(1, sizeof(char *));
+		if (u->auto_q && (u->auto_q[0] = strdup(sel->file->path)) != NULL)
+			u->auto_n = 1;
+	} else {
+		if (sel->state == MD_STATE_APPLIED || sel->state == MD_STATE_ARCHIVED ||
+		    sel->state == MD_STATE_MISSING_FILE) {
+			snprintf(u->msg, sizeof(u->msg), "a: %s is %s", sel->file->name,
+				 md_state_name(sel->state));
+			return;
+		}
+		u->auto_q = calloc(l->n, sizeof(char *));
+		for (i = 0; u->auto_q && i <= l->sel && i < l->n; i++) {
+			const md_plan_item *it = l->rows[i].it;
+
+			if (!it->file || it->state == MD_STATE_APPLIED || it->state == MD_STATE_ARCHIVED ||
+			    it->file->folder != MD_FOLDER_PENDING)
+				continue;
+			if (production_refuses(u, it->file)) {
+				auto_clear(u);
+				return;
+			}
+			if ((u->auto_q[u->auto_n] = strdup(it->file->path)) != NULL)
+				u->auto_n++;
+		}
+	}
+	u->auto_rollback = rollback;
+	u->auto_active = u->auto_n > 0;
+	if (u->auto_active)
+		auto_next(u);
 }
 
 /* s: step through the selected migration; an applied one: its rollback. */
@@ -1666,6 +1848,143 @@ static void stepper_key(ui *u, int key)
 	snprintf(u->msg, sizeof(u->msg), "the stepper is open: n next, a all, c commit, x abort, q close");
 }
 
+/* What runs once the questions are answered. */
+static void run_asked(ui *u, ui_action a)
+{
+	if (a == UI_STEP)
+		open_stepper(u);
+	else
+		start_auto(u, a == UI_ROLLBACK);
+}
+
+/* s, a, u: ask what must be asked first (u: y/n; production: the name). */
+static void ask_or_run(ui *u, ui_action a)
+{
+	int pane = u->focus < 3 ? u->focus : u->last_folder;
+	const md_plan_item *it = row_item(u, pane);
+
+	u->ask_then = a;
+	u->input[0] = '\0';
+	if (a == UI_MOVE) {
+		if (it && it->file)
+			u->ask = 'm';
+		else
+			snprintf(u->msg, sizeof(u->msg), "move: select a migration file first");
+		return;
+	}
+	if (u->cfg->production && it && it->file) {
+		/* refused before anything is asked: the files it would run */
+		const list *l = &u->lists[pane];
+		size_t i;
+
+		if (a != UI_APPLY) {
+			if (production_refuses(u, it->file))
+				return;
+		} else {
+			for (i = 0; i <= l->sel && i < l->n; i++)
+				if (l->rows[i].file && l->rows[i].it->state != MD_STATE_APPLIED &&
+				    l->rows[i].file->folder == MD_FOLDER_PENDING &&
+				    production_refuses(u, l->rows[i].file))
+					return;
+		}
+	}
+	if (a == UI_ROLLBACK && it && it->file && it->state == MD_STATE_APPLIED) {
+		/* show the rollback script it would run */
+		u->show_pair = 1;
+		u->pv_mode = 0;
+		sync_preview(u, 0);
+		u->ask = 'u';
+		return;
+	}
+	if (u->cfg->production) {
+		u->ask = 'p';
+		return;
+	}
+	run_asked(u, a);
+}
+
+/* m: the folder the selected file goes to, if the database agrees. */
+static void move_to(ui *u, md_folder to)
+{
+	const md_plan_item *it = row_item(u, u->focus < 3 ? u->focus : u->last_folder);
+	const char *why = NULL;
+	char note[600] = "";
+	md_error err;
+
+	if (!it || !it->file)
+		return;
+	if (it->file->folder == to)
+		why = "it is there already";
+	else if (!u->data->history_loaded)
+		why = "the database has not answered: it must agree with the move";
+	else if (to == MD_FOLDER_APPLIED && it->state != MD_STATE_APPLIED)
+		why = "the database has not applied it (apply it: a or s)";
+	else if (to == MD_FOLDER_ARCHIVE && it->state != MD_STATE_APPLIED)
+		why = "archive/ takes applied migrations only, folded into the baseline";
+	else if (to == MD_FOLDER_PENDING && it->state == MD_STATE_APPLIED)
+		why = "the database says it is applied (roll it back: u)";
+	if (why) {
+		snprintf(u->msg, sizeof(u->msg), "move refused: %s: %s", it->file->name, why);
+		return;
+	}
+	md_error_clear(&err);
+	if (md_stepper_move(u->cfg, it->file->path, (int)to, note, sizeof(note), &err) != MD_OK) {
+		char text[1400];
+
+		md_error_format(&err, text, sizeof(text));
+		snprintf(u->msg, sizeof(u->msg), "move: %.450s", text);
+		return;
+	}
+	snprintf(u->msg, sizeof(u->msg), "moved %s to %s/%s%.300s", it->file->name,
+		 md_folder_name(to), note[0] ? "; " : "", note);
+	md_deck_refresh(u->deck);
+}
+
+static void ask_key(ui *u, int key)
+{
+	if (key == 27) {
+		u->ask = 0;
+		snprintf(u->msg, sizeof(u->msg), "cancelled");
+		return;
+	}
+	if (u->ask == 'm') {
+		u->ask = 0;
+		if (key == 'p')
+			move_to(u, MD_FOLDER_PENDING);
+		else if (key == 'a')
+			move_to(u, MD_FOLDER_APPLIED);
+		else if (key == 'r')
+			move_to(u, MD_FOLDER_ARCHIVE);
+		else
+			snprintf(u->msg, sizeof(u->msg), "cancelled");
+		return;
+	}
+	if (u->ask == 'u') {
+		if (key == 'y' || key == 'Y') {
+			u->ask = u->cfg->production ? 'p' : 0;
+			if (!u->ask)
+				run_asked(u, u->ask_then);
+		} else if (key == 'n' || key == 'N') {
+			u->ask = 0;
+			snprintf(u->msg, sizeof(u->msg), "cancelled");
+		}
+		return;
+	}
+	/* 'p': the database name, as the status line asks */
+	if (key == '\n' || key == '\r' || key == UI_KEY_SPECIAL(KEY_ENTER)) {
+		u->ask = 0;
+		if (u->db->database && !strcmp(u->input, u->db->database))
+			run_asked(u, u->ask_then);
+		else
+			snprintf(u->msg, sizeof(u->msg), "not the database name: nothing was run");
+		u->input[0] = '\0';
+		return;
+	}
+	u->searching = 1; /* reuse the line editor */
+	search_key(u, key);
+	u->searching = 0;
+}
+
 static void handle_key(ui *u, int key)
 {
 	ui_action a;
@@ -1676,6 +1995,11 @@ static void handle_key(ui *u, int key)
 	}
 	if (u->searching) {
 		search_key(u, key);
+		u->dirty = 1;
+		return;
+	}
+	if (u->ask) {
+		ask_key(u, key);
 		u->dirty = 1;
 		return;
 	}
@@ -1711,6 +2035,7 @@ static void take(ui *u)
 {
 	int got = md_deck_take(u->deck);
 
+	auto_drive(u);
 	if (u->st) {
 		md_stepper_view *v = md_stepper_view_get(u->st);
 		int was_running = u->sv && u->sv->state == MD_STEPPER_RUNNING;
@@ -2033,8 +2358,11 @@ static void run_script(ui *u)
 			double until = md_deck_now() + 120.0;
 			struct timespec ts = { 0, 20 * 1000000L };
 
-			while (u->st && md_stepper_busy(u->st) && md_deck_now() < until)
+			while (((u->st && md_stepper_busy(u->st)) || u->auto_active) &&
+			       md_deck_now() < until) {
 				nanosleep(&ts, NULL);
+				take(u);
+			}
 			take(u);
 		}
 		md_deck_wait_idle(u->deck, 120.0);
@@ -2243,6 +2571,7 @@ done:
 		u.st = NULL;
 	}
 	md_stepper_view_free(u.sv);
+	auto_clear(&u);
 	free_windows(&u);
 	restore_terminal();
 	/* no delscreen(): the panel library keeps a panel for stdscr in the
