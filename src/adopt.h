@@ -205,7 +205,8 @@ md_status md_schemas_have_objects(md_db *db, const md_config *cfg, const char *c
 /* ---- Flyway's clean ---------------------------------------------------------- */
 
 /* A production target: the database or host name contains "prod" (any
- * case), or $MIGDECK_PRODUCTION is 1.  clean refuses it. */
+ * case), or $MIGDECK_PRODUCTION is 1.  clean refuses it, and any database
+ * marked [database] production = true. */
 int md_target_is_production(const md_db *db);
 
 /* Drop every object of each schema (DROP SCHEMA ... CASCADE, CREATE SCHEMA

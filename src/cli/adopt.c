@@ -337,7 +337,7 @@ int cmd_clean(cli *c, int argc, char **argv)
 		cli_print_error(&err);
 		return cli_exit_code(st);
 	}
-	if (md_target_is_production(db)) {
+	if (c->cfg->production || md_target_is_production(db)) {
 		fprintf(stderr, "migdeck: clean refused: %s is a production target (nothing was "
 			"changed)\n", db->target[0] ? db->target : "the database");
 		md_db_close(db);
