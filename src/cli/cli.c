@@ -193,3 +193,31 @@ int cli_confirm(cli *c, const char *question)
 		return 0;
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
+
+int cli_print_run_event(const cli *c, const md_run_event *ev)
+{
+	switch (ev->kind) {
+	case MD_RUN_STATEMENT:
+		if (c->verbose) {
+			const char *nl = strchr(ev->text, '\n');
+			int n = nl ? (int)(nl - ev->text) : (int)strlen(ev->text);
+
+			fprintf(stderr, "  [%u/%u] %.*s%s\n", ev->index + 1, ev->count, n > 100 ? 100 : n,
+				ev->text, (nl || n > 100) ? " ..." : "");
+		}
+		return 1;
+	case MD_RUN_STATEMENT_DONE:
+		if (c->verbose)
+			fprintf(stderr, "        %s (%lld ms)\n", ev->text, ev->ms);
+		return 1;
+	case MD_RUN_NOTICE:
+		if (!c->quiet)
+			fprintf(stderr, "%s\n", ev->text);
+		return 1;
+	case MD_RUN_WARNING:
+		fprintf(stderr, "migdeck: warning: %s\n", ev->text);
+		return 1;
+	default:
+		return 0;
+	}
+}

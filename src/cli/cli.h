@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "runner.h"
 
 /* Exit codes: a contract for scripts. */
 enum {
@@ -60,6 +61,11 @@ typedef struct cli {
  * want_config is set.  Returns 0, -1 after printing --help, or an exit code
  * after printing the problem. */
 int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage);
+
+/* The lines every command prints for the runner's statement, notice and
+ * warning events (statements only with --verbose, notices unless --quiet).
+ * Returns 1 when ev was one of those. */
+int cli_print_run_event(const cli *c, const md_run_event *ev);
 
 /* The exit code for an engine status. */
 int cli_exit_code(md_status rc);

@@ -25,31 +25,7 @@
 
 static void preview_cb(const md_run_event *ev, void *payload)
 {
-	cli *c = payload;
-
-	switch (ev->kind) {
-	case MD_RUN_STATEMENT:
-		if (c->verbose) {
-			const char *nl = strchr(ev->text, '\n');
-			int n = nl ? (int)(nl - ev->text) : (int)strlen(ev->text);
-			fprintf(stderr, "  [%u/%u] %.*s%s\n", ev->index + 1, ev->count, n > 100 ? 100 : n,
-				ev->text, (nl || n > 100) ? " ..." : "");
-		}
-		break;
-	case MD_RUN_STATEMENT_DONE:
-		if (c->verbose)
-			fprintf(stderr, "        %s (%lld ms)\n", ev->text, ev->ms);
-		break;
-	case MD_RUN_NOTICE:
-		if (!c->quiet)
-			fprintf(stderr, "%s\n", ev->text);
-		break;
-	case MD_RUN_WARNING:
-		fprintf(stderr, "migdeck: warning: %s\n", ev->text);
-		break;
-	default:
-		break;
-	}
+	cli_print_run_event(payload, ev);
 }
 
 /* ---- schema ---------------------------------------------------------------------- */

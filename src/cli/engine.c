@@ -222,23 +222,10 @@ static void run_cb(const md_run_event *ev, void *payload)
 				ev->count, ev->count == 1 ? "" : "s");
 		break;
 	case MD_RUN_STATEMENT:
-		if (c->verbose) {
-			const char *nl = strchr(ev->text, '\n');
-			int n = nl ? (int)(nl - ev->text) : (int)strlen(ev->text);
-			fprintf(stderr, "  [%u/%u] %.*s%s\n", ev->index + 1, ev->count, n > 100 ? 100 : n,
-				ev->text, (nl || n > 100) ? " ..." : "");
-		}
-		break;
 	case MD_RUN_STATEMENT_DONE:
-		if (c->verbose)
-			fprintf(stderr, "        %s (%lld ms)\n", ev->text, ev->ms);
-		break;
 	case MD_RUN_NOTICE:
-		if (!c->quiet)
-			fprintf(stderr, "%s\n", ev->text);
-		break;
 	case MD_RUN_WARNING:
-		fprintf(stderr, "migdeck: warning: %s\n", ev->text);
+		cli_print_run_event(c, ev);
 		break;
 	case MD_RUN_RETRY:
 		fprintf(stderr, "migdeck: %s\n", ev->text);

@@ -33,15 +33,6 @@ N=${BENCH_FILES:-10000}
 RUNS=${BENCH_RUNS:-5}
 . "$here/common.shlib"
 
-broken() {
-	echo "$me: BROKEN: $*" >&2
-	exit 1
-}
-
-q() {
-	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
-}
-
 ws="$W/ws"
 mkdir -p "$ws/pending" "$ws/applied" "$ws/archive" || exit 1
 top=$(awk -v n="$N" -v dir="$ws/pending" 'BEGIN {
@@ -96,28 +87,6 @@ console() { # run the console with the key script $1, profile into $W/prof
 		MIGDECK_PROFILE="$W/prof" "$BIN" -d "$DB" console --keys "$1") >"$W/out" 2>"$W/err"
 }
 
-timed() {
-	t0=$(date +%s%N)
-	"$@"
-	rc=$?
-	t1=$(date +%s%N)
-	ns=$((t1 - t0))
-}
-
-best() {
-	name=$1
-	shift
-	best=0
-	i=0
-	while [ "$i" -lt "$RUNS" ]; do
-		timed "$@"
-		[ "$rc" -eq 0 ] || { tail -n 20 "$W/err" >&2 2>/dev/null; broken "$name exited $rc"; }
-		if [ "$best" -eq 0 ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
-		i=$((i + 1))
-	done
-}
-
-ms() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e6 }'; }
 prof() { awk -v k="$1" '$1 == k { print $2 }' "$W/prof"; }
 
 echo "$me: $N migration files in git, $N history rows; best of $RUNS runs"

@@ -44,16 +44,6 @@ count() {
 	echo "$n"
 }
 
-broken() {
-	echo "$me: BROKEN: $*" >&2
-	exit 1
-}
-
-# q DB SQL: one value, unaligned, no header
-q() {
-	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
-}
-
 newdb() {
 	q postgres "CREATE DATABASE $1" || broken "cannot create database $1"
 }
@@ -127,15 +117,6 @@ check_schema() { # db who
 }
 
 # ---- one run of each ---------------------------------------------------------------
-
-# Wall time of CMD... in nanoseconds in $ns, its status in $rc.
-timed() {
-	t0=$(date +%s%N)
-	"$@"
-	rc=$?
-	t1=$(date +%s%N)
-	ns=$((t1 - t0))
-}
 
 migdeck_run() { # db workspace
 	(cd "$2" && exec "$BIN" -d "dbname=$1" migrate) >"$2.out" 2>"$2.err"

@@ -27,15 +27,6 @@ N=${BENCH_TABLES:-2000}
 RUNS=${BENCH_RUNS:-5}
 . "$here/common.shlib"
 
-broken() {
-	echo "$me: BROKEN: $*" >&2
-	exit 1
-}
-
-q() {
-	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
-}
-
 PG_DUMP="${MIGDECK_TEST_PGBIN:-}/pg_dump"
 [ -x "$PG_DUMP" ] || PG_DUMP=pg_dump
 
@@ -56,32 +47,9 @@ q postgres "CREATE DATABASE schema_bench" || broken "cannot create the database"
 half=$((N / 2))
 printf 'ALTER TABLE bench_t%d ADD COLUMN extra integer;\n' "$half" >"$W/m.sql"
 
-timed() {
-	t0=$(date +%s%N)
-	"$@"
-	rc=$?
-	t1=$(date +%s%N)
-	ns=$((t1 - t0))
-}
-
 md() { # args...: migdeck in $W, output in $W/out, $W/err
 	(cd "$W" && exec "$BIN" -d "dbname=schema_bench" "$@") >"$W/out" 2>"$W/err"
 }
-
-best() {
-	name=$1
-	shift
-	best=0
-	i=0
-	while [ "$i" -lt "$RUNS" ]; do
-		timed "$@"
-		[ "$rc" -eq 0 ] || { tail -n 20 "$W/err" >&2 2>/dev/null; broken "$name exited $rc"; }
-		if [ "$best" -eq 0 ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
-		i=$((i + 1))
-	done
-}
-
-ms() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e6 }'; }
 
 check_preview() {
 	[ "$(grep -c '^+' "$W/out")" -eq 2 ] || broken "preview: not one added line (and the +++ line)"

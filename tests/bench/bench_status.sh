@@ -39,15 +39,6 @@ count() {
 	echo "$n"
 }
 
-broken() {
-	echo "$me: BROKEN: $*" >&2
-	exit 1
-}
-
-q() {
-	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
-}
-
 # ---- the workspace and its history ------------------------------------------------
 
 ws="$W/ws"
@@ -68,14 +59,6 @@ n=$(count "$ws/pending")
 
 q postgres "CREATE DATABASE status_bench" || broken "cannot create the database"
 
-timed() {
-	t0=$(date +%s%N)
-	"$@"
-	rc=$?
-	t1=$(date +%s%N)
-	ns=$((t1 - t0))
-}
-
 md() { # args...: migdeck in the workspace, output in $W/out, $W/err
 	(cd "$ws" && exec "$BIN" -d "dbname=status_bench" "$@") >"$W/out" 2>"$W/err"
 }
@@ -94,22 +77,6 @@ n=$(count "$ws/applied")
 [ "$n" -eq "$N" ] || broken "$n files in applied/, want $N"
 
 # ---- timings ---------------------------------------------------------------------------
-
-# best NAME CMD...: best of RUNS wall times (ns) of CMD in $best; CMD must succeed
-best() {
-	name=$1
-	shift
-	best=0
-	i=0
-	while [ "$i" -lt "$RUNS" ]; do
-		timed "$@"
-		[ "$rc" -eq 0 ] || { tail -n 20 "$W/err" >&2 2>/dev/null; broken "$name exited $rc"; }
-		if [ "$best" -eq 0 ] || [ "$ns" -lt "$best" ]; then best=$ns; fi
-		i=$((i + 1))
-	done
-}
-
-ms() { awk -v ns="$1" 'BEGIN { printf "%.1f", ns / 1e6 }'; }
 
 check_status() {
 	last=$(tail -n 1 "$W/out")
