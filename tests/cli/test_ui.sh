@@ -73,13 +73,14 @@ q -c "CREATE DATABASE ui_empty"
 EMPTYDB="host=$SOCK port=$PGPORT dbname=ui_empty"
 
 # Replace what changes from run to run (commit ids too: the fixture's
-# commits carry the time they were made).
+# commits carry the time they were made; a duration's padding goes with
+# its digits, which are more under valgrind).
 normalize() {
 	# (a timestamp cut at a pane's edge ends anywhere in its seconds,
 	# fraction or zone: all of that goes)
 	sed -E -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}[0-9:.+-]*/YYYY-MM-DD hh:mm/g' \
 		-e 's/[0-9]{2}:[0-9]{2}:[0-9]{2}/hh:mm:ss/g' \
-		-e 's/[0-9]+ ms/N ms/g' \
+		-e 's/ *[0-9]+ ms/ N ms/g' \
 		-e 's/pid [0-9]+/pid N/g' \
 		-e 's/waits [0-9]+ s/waits N s/g' \
 		-e 's/PostgreSQL [0-9]+[.][0-9]+/PostgreSQL NN.N/g' \
@@ -92,7 +93,7 @@ normalize() {
 		-e 's/(held for|waits) [0-9]+ s/\1 N s/g' |
 		# a pid or a wait has as many digits as it has: where one shows,
 		# the padding between its text and the pane's right border varies
-		sed -E -e '/pid N|waits N s|elapsed N s|held for N s/ s/ +│$/ │/'
+		sed -E -e '/pid N|waits N s|elapsed N s|held for N s| N ms/ s/ +│$/ │/'
 }
 
 # ---- the lock scenario's sessions ---------------------------------------------------
