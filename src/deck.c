@@ -555,7 +555,7 @@ static void *worker(void *arg)
 			d->next_poll = 0; /* due now */
 		}
 		if (!d->want_full && d->diff_asked == d->diff_seq) {
-			double wake = d->db ? d->next_poll : d->live.retry_at;
+			double wake = d->db ? d->next_poll : d->busy == 2 ? 0 : d->live.retry_at;
 			double now = md_deck_now();
 
 			if (wake > now) {
@@ -580,7 +580,7 @@ static void *worker(void *arg)
 			compute_diff(d, kind, path ? path : "", seq);
 			free(path);
 			pthread_mutex_lock(&d->mu);
-			if (!d->want_full && d->diff_asked == d->diff_seq)
+			if (!d->want_full && d->diff_asked == d->diff_seq && !d->want_poll)
 				d->busy = 0;
 			pthread_cond_broadcast(&d->cv);
 			continue;

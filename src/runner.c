@@ -1602,12 +1602,20 @@ void md_step_abort(md_step *s)
 
 	if (s->open) {
 		rollback_quietly(s->r);
-		if (s->autocommit && s->sent) {
-			/* what ran stays done: say so where the history keeps it */
+		if (s->autocommit && (s->sent || s->failed)) {
+			/* what ran stays done: say so where the history keeps it,
+			 * as a whole apply outside a transaction does (a failed row:
+			 * status shows it, repair clears it) */
+			md_error ignore;
+
 			md_error_set(&e, MD_ERR_DB, s->p->path, 0, 0,
 				     "aborted after %u statement%s that ran outside a transaction and "
 				     "stay done", s->sent, s->sent == 1 ? "" : "s");
 			record_failure(s->r, s->run, s->action, &e, now_ms() - s->t0);
+			if (!strcmp(s->action, "apply") && exec_simple(s->r, "BEGIN", &ignore) == MD_OK &&
+			    record_apply(s->r, s->f, s->p, now_ms() - s->t0, 0, &ignore) == MD_OK)
+				md_db_commit(s->r->db, &ignore);
+			rollback_quietly(s->r);
 		}
 	}
 	s->open = 0;

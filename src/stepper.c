@@ -3,6 +3,7 @@
 
 #include "db.h"
 #include "history.h"
+#include "plan.h"
 #include "runner.h"
 #include "workspace.h"
 
@@ -25,6 +26,7 @@ struct md_stepper {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int cmd, stop;
+	int cancel_req;          /* Ctrl-C: stop an "all" between statements too */
 	/* the state the front end copies */
 	md_stepper_view v;
 };
@@ -153,9 +155,19 @@ static void run_command(md_stepper *s, int cmd)
 	switch (cmd) {
 	case 'n':
 	case 'a':
-		do
+		pthread_mutex_lock(&s->mu);
+		s->cancel_req = 0;
+		pthread_mutex_unlock(&s->mu);
+		for (;;) {
+			int stop;
+
 			r = md_step_next(&s->step, &err);
-		while (cmd == 'a' && r == 1);
+			pthread_mutex_lock(&s->mu);
+			stop = s->cancel_req;
+			pthread_mutex_unlock(&s->mu);
+			if (cmd != 'a' || r != 1 || stop)
+				break;
+		}
 		if (r < 0)
 			next = MD_STEPPER_FAILED;
 		else
@@ -236,6 +248,31 @@ md_status md_stepper_open(md_stepper **out, const md_config *cfg, const char *pa
 	if (!f) {
 		rc = md_error_set(err, MD_ERR_INVALID, path, 0, 0, "not a migration of the workspace");
 		goto fail;
+	}
+	{
+		/* what the database says now, under the lock: never apply what
+		 * is applied, nor roll back what is not */
+		md_history *h = NULL;
+		md_plan *plan = NULL;
+		int applied = 0;
+
+		if ((rc = md_history_load(s->db, cfg, &h, err)) != MD_OK)
+			goto fail;
+		if ((rc = md_plan_build(&plan, s->ws, h, err)) != MD_OK) {
+			md_history_free(h);
+			goto fail;
+		}
+		for (i = 0; i < plan->n; i++)
+			if (plan->items[i].file == f)
+				applied = plan->items[i].state == MD_STATE_APPLIED;
+		md_plan_free(plan);
+		md_history_free(h);
+		if (applied != rollback) {
+			rc = md_error_set(err, MD_ERR_INVALID, path, 0, 0,
+					  rollback ? "is not applied: there is nothing to roll back"
+						   : "is applied already (the database says so)");
+			goto fail;
+		}
 	}
 	s->canceller = md_db_canceller(s->db);
 	md_runner_init(&s->run, s->db, cfg, s->ws, on_event, s);
@@ -329,7 +366,12 @@ int md_stepper_busy(md_stepper *s)
 
 void md_stepper_cancel(md_stepper *s)
 {
-	if (s && s->canceller && md_stepper_busy(s))
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->cancel_req = 1;
+	pthread_mutex_unlock(&s->mu);
+	if (s->canceller && md_stepper_busy(s))
 		md_db_cancel_send(s->canceller);
 }
 
@@ -392,6 +434,9 @@ void md_stepper_close(md_stepper *s)
 		return;
 	if (s->started) {
 		pthread_mutex_lock(&s->mu);
+		s->cancel_req = 1;
+		if (s->cmd)
+			md_db_cancel_send(s->canceller); /* a statement that may never end */
 		while (s->cmd)
 			pthread_cond_wait(&s->cv, &s->mu);
 		s->stop = 1;

@@ -1481,7 +1481,9 @@ static void click(ui *u, int y, int x)
 {
 	int p;
 
-	if (u->too_small)
+	/* a question or the stepper is open: a click must not change the
+	 * migration it is about */
+	if (u->too_small || u->ask || u->st)
 		return;
 	if (!u->wide && y == 1) {
 		for (p = P_N - 1; p >= 0; p--)
@@ -1642,6 +1644,8 @@ static void close_stepper(ui *u)
 	u->excl_since = 0;
 	md_deck_watch(u->deck, 0);
 	md_deck_refresh(u->deck); /* the folders and the history changed */
+	if (!u->auto_active)
+		auto_clear(u); /* a run that stopped on a failure ends here */
 }
 
 /* On a production database: a file with uncommitted changes is refused
@@ -1650,11 +1654,21 @@ static int production_refuses(ui *u, const md_file *f)
 {
 	md_git_state g = md_deck_git_state(u->data, f);
 
-	if (!u->cfg->production || g == MD_GIT_COMMITTED || g == MD_GIT_NONE)
+	if (!u->cfg->production)
 		return 0;
-	snprintf(u->msg, sizeof(u->msg), "refused on a production database: %s is %s in git",
-		 f->name, md_git_state_name(g));
-	return -1;
+	if (g != MD_GIT_COMMITTED && g != MD_GIT_NONE) {
+		snprintf(u->msg, sizeof(u->msg), "refused on a production database: %s is %s in git",
+			 f->name, md_git_state_name(g));
+		return -1;
+	}
+	/* a rollback runs the pair: it must be committed too */
+	g = f->pair ? md_deck_git_state(u->data, f->pair) : MD_GIT_COMMITTED;
+	if (g != MD_GIT_COMMITTED && g != MD_GIT_NONE) {
+		snprintf(u->msg, sizeof(u->msg), "refused on a production database: %s is %s in git",
+			 f->pair->name, md_git_state_name(g));
+		return -1;
+	}
+	return 0;
 }
 
 /* Open the stepper on the next file of the a/u queue, or end the run. */
@@ -1781,8 +1795,8 @@ static void open_stepper(ui *u)
 		snprintf(u->msg, sizeof(u->msg), "step: %s is archived", it->file->name);
 		return;
 	}
-	if (u->db->conn != MD_DECK_UP) {
-		snprintf(u->msg, sizeof(u->msg), "step: the database is not connected");
+	if (u->db->conn != MD_DECK_UP || !u->data->history_loaded) {
+		snprintf(u->msg, sizeof(u->msg), "step: the database is not connected (or not read yet)");
 		return;
 	}
 	rollback = it->state == MD_STATE_APPLIED;
@@ -2442,7 +2456,9 @@ static void run_terminal(ui *u)
 			got_signal = 0;
 			if (md_stepper_busy(u->st))
 				md_stepper_cancel(u->st);
-			else
+			else if (u->sv && (u->sv->state == MD_STEPPER_READY ||
+					   u->sv->state == MD_STEPPER_ALL_RAN ||
+					   u->sv->state == MD_STEPPER_FAILED))
 				u->st_confirm = 1;
 			u->dirty = 1;
 		}

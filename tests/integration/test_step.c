@@ -21,6 +21,7 @@
 #include "history.h"
 #include "monitor.h"
 #include "runner.h"
+#include "stepper.h"
 #include "workspace.h"
 
 typedef struct fx {
@@ -105,6 +106,8 @@ static int setup(void **state)
 	put(x, "pending/002_bad.sql",
 	    "CREATE TABLE u (id int);\nINSERT INTO u VALUES ('x');\nCREATE TABLE v (id int);\n");
 	put(x, "pending/003_index.sql", "CREATE INDEX CONCURRENTLY t_id ON t (id);\n");
+	put(x, "pending/004_two_indexes.sql",
+	    "CREATE INDEX CONCURRENTLY t_a ON t (id);\nCREATE INDEX CONCURRENTLY t_b ON t (nope);\n");
 	snprintf(ini, sizeof(ini), "%s/migdeck.ini", x->dir);
 	memset(&opts, 0, sizeof(opts));
 	opts.config_path = ini;
@@ -293,6 +296,54 @@ static void test_step_autocommit(void **state)
 	assert_true(exists(x, "applied/003_index.sql"));
 }
 
+/* Outside a transaction, what ran stays: an abort after a failure leaves a
+ * failed row (status shows it), as a whole apply does. */
+static void test_step_autocommit_failure(void **state)
+{
+	fx *x = *state;
+	md_step s;
+	md_error err;
+	const md_file *f;
+
+	pgtest_exec(x->t->conn, "CREATE TABLE t (id int)");
+	f = md_workspace_find(x->ws, "004");
+	assert_int_equal(md_step_begin(&s, &x->run, f, 0, &err), MD_OK);
+	assert_int_equal(md_step_next(&s, &err), 1);
+	assert_int_equal(md_step_next(&s, &err), MD_ERR_DB);
+	md_step_abort(&s);
+	assert_int_equal(rows(x, "SELECT count(*) FROM pg_class WHERE relname = 't_a'"), 1);
+	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions WHERE version = '004'"
+				 " AND NOT success"), 1);
+	assert_true(exists(x, "pending/004_two_indexes.sql"));
+}
+
+/* The threaded stepper asks the database under the lock: it never applies
+ * what is applied, nor rolls back what is not. */
+static void test_stepper_checks_history(void **state)
+{
+	fx *x = *state;
+	md_stepper *st = NULL;
+	md_error err;
+	char path[1024];
+	const md_file *f = md_workspace_find(x->ws, "001");
+
+	assert_int_equal(md_run_apply(&x->run, f, &err), MD_OK);
+	snprintf(path, sizeof(path), "%s/applied/001_create_t.sql", x->dir);
+	md_error_clear(&err);
+	assert_int_equal(md_stepper_open(&st, x->cfg, path, 0, &err), MD_ERR_INVALID);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, "is applied already"));
+	snprintf(path, sizeof(path), "%s/pending/002_bad.sql", x->dir);
+	assert_int_equal(md_stepper_open(&st, x->cfg, path, 1, &err), MD_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "is not applied"));
+	/* and a rollback of the applied one opens */
+	snprintf(path, sizeof(path), "%s/applied/001_create_t.sql", x->dir);
+	assert_int_equal(md_stepper_open(&st, x->cfg, path, 1, &err), MD_OK);
+	md_stepper_close(st); /* closing with the transaction open rolls it back */
+	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions WHERE version = '001'"
+				 " AND is_active"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +351,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_step_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_step_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_step_autocommit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_step_autocommit_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stepper_checks_history, setup, teardown),
 	};
 
 	if (!pgtest_have_server())
