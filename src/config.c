@@ -41,7 +41,9 @@ const md_cfg_key md_cfg_keys[MD_CFG_NKEYS] = {
 #define DURATION_HINT "(use e.g. 5s, 500ms, 2min)"
 
 /* Precedence ranks: a value replaces one of lower or equal rank. */
-enum { RANK_DEFAULT = 0, RANK_FILE = 1, RANK_ENV = 2, RANK_OPT = 3, RANK_DFLAG = 4 };
+enum { RANK_DEFAULT = 0, RANK_FILE = 1, RANK_ENV = 2, RANK_TARGET = 3, RANK_OPT = 4,
+       RANK_DFLAG = 5, RANK_MEMBER = 6 };
+#define TARGET_ENV "MIGDECK_TARGET"
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -756,6 +758,24 @@ static int v_dir(const md_cfg_key *k, const char *raw, const vctx *ctx, char **t
 	return 0;
 }
 
+/* A folder that is made when missing: only the name is checked. */
+static int v_path(const md_cfg_key *k, const char *raw, const vctx *ctx, char **text,
+		  long long *num)
+{
+	(void)k;
+	(void)num;
+	if (!*raw) {
+		snprintf(ctx->why, ctx->whysz, "the folder name is empty");
+		return 1;
+	}
+	if (has_ctrl(raw)) {
+		snprintf(ctx->why, ctx->whysz, "the folder name has a control character");
+		return 1;
+	}
+	*text = join_path(ctx->base, raw);
+	return *text ? 0 : MD_ERR_NOMEM;
+}
+
 static int v_ident(const md_cfg_key *k, const char *raw, const vctx *ctx, char **text,
 		   long long *num)
 {
@@ -962,6 +982,7 @@ static const validator_fn validators[] = {
 	[MD_CFG_T_IDENT] = v_ident,       [MD_CFG_T_DURATION] = v_duration,
 	[MD_CFG_T_ENUM] = v_enum,         [MD_CFG_T_BOOL] = v_bool,
 	[MD_CFG_T_PERSON] = v_person,     [MD_CFG_T_COUNT] = v_count,
+	[MD_CFG_T_PATH] = v_path,
 };
 
 /* ---- where a value came from (for errors) --------------------------------- */
@@ -973,13 +994,17 @@ typedef struct origin {
 	unsigned line, col;  /* FILE */
 	const char *env;     /* ENV */
 	const char *flag;    /* FLAG: the flag as typed, password masked */
+	const char *secname; /* the section to name instead ("target.prod") */
 } origin;
 
 static md_status origin_error(md_error *err, const origin *o, const char *section,
 			      const char *key, const char *why)
 {
+	if (o->secname)
+		section = o->secname;
 	switch (o->src) {
 	case MD_CFG_SRC_FILE:
+	case MD_CFG_SRC_TARGET:
 		return md_error_set(err, MD_ERR_CONFIG, o->file, o->line, o->col, "[%s] %s: %s",
 				    section, key, why);
 	case MD_CFG_SRC_ENV:
@@ -1421,6 +1446,247 @@ static void warnf(const md_config_opts *opts, const char *fmt, ...)
 	opts->warn(msg, opts->warn_payload);
 }
 
+/* ---- [target.NAME] and [group.NAME] ------------------------------------------ */
+
+static const char TARGET_PREFIX[] = "target.";
+static const char GROUP_PREFIX[] = "group.";
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+static md_cfg_target *find_target(const md_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < cfg->ntargets; i++)
+		if (!strcasecmp(cfg->targets[i].name, name))
+			return &cfg->targets[i];
+	return NULL;
+}
+
+static md_cfg_group *find_group(const md_config *cfg, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < cfg->ngroups; i++)
+		if (!strcasecmp(cfg->groups[i].name, name))
+			return &cfg->groups[i];
+	return NULL;
+}
+
+const md_cfg_target *md_config_target(const md_config *cfg, const char *name)
+{
+	return cfg ? find_target(cfg, name) : NULL;
+}
+
+const md_cfg_group *md_config_group(const md_config *cfg, const char *name)
+{
+	return cfg ? find_group(cfg, name) : NULL;
+}
+
+/* A [target.NAME] or [group.NAME] header: record it.  MD_ERR_USAGE when
+ * the section is neither (the caller goes on). */
+static md_status note_named_section(md_config *cfg, const ini_item *it, md_error *err)
+{
+	int is_target = has_prefix(it->section, TARGET_PREFIX);
+	const char *name;
+	char why[160];
+	origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, it->line, 1, NULL, NULL, NULL };
+
+	if (!is_target && !has_prefix(it->section, GROUP_PREFIX))
+		return MD_ERR_USAGE;
+	name = it->section + strlen(is_target ? TARGET_PREFIX : GROUP_PREFIX);
+	o.secname = it->section;
+	if (!*name || has_ctrl(name) || strlen(name) > 63 || strpbrk(name, " \t,/")) {
+		snprintf(why, sizeof(why), "a %s name is 1 to 63 characters without "
+			 "spaces, commas or slashes", is_target ? "target" : "group");
+		return origin_error(err, &o, it->section, "name", why);
+	}
+	if (is_target) {
+		md_cfg_target *t;
+
+		if (find_target(cfg, name))
+			return MD_OK; /* the same section again: iniparser merges it */
+		t = realloc(cfg->targets, (cfg->ntargets + 1) * sizeof(*t));
+		if (!t)
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		cfg->targets = t;
+		t = &t[cfg->ntargets];
+		memset(t, 0, sizeof(*t));
+		t->name = strdup(name);
+		t->line = it->line;
+		if (!t->name)
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		cfg->ntargets++;
+	} else {
+		md_cfg_group *g;
+
+		if (find_group(cfg, name))
+			return MD_OK;
+		g = realloc(cfg->groups, (cfg->ngroups + 1) * sizeof(*g));
+		if (!g)
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		cfg->groups = g;
+		g = &g[cfg->ngroups];
+		memset(g, 0, sizeof(*g));
+		g->name = strdup(name);
+		g->line = it->line;
+		if (!g->name)
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		cfg->ngroups++;
+	}
+	return MD_OK;
+}
+
+/* Split "a, b c" into names; NULL on no memory. */
+static char **split_names(const char *s, size_t *n)
+{
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (;;) {
+		size_t len;
+
+		s += strspn(s, " \t,");
+		len = strcspn(s, " \t,");
+		if (!len)
+			break;
+		if (*n + 1 >= cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 8) * sizeof(*nv));
+
+			if (!nv)
+				goto nomem;
+			v = nv;
+		}
+		if (!(v[*n] = xstrndup(s, len)))
+			goto nomem;
+		(*n)++;
+		s += len;
+	}
+	if (!v)
+		v = calloc(1, sizeof(*v));
+	return v;
+nomem:
+	while (*n)
+		free(v[--*n]);
+	free(v);
+	return NULL;
+}
+
+static md_status group_key(md_cfg_group *g, const ini_item *it, const char *val,
+			   const origin *o, md_error *err)
+{
+	char why[200];
+
+	if (!strcasecmp(it->key, "targets")) {
+		size_t i;
+
+		for (i = 0; i < g->ntargets; i++)
+			free(g->targets[i]);
+		free(g->targets);
+		g->targets = split_names(val, &g->ntargets);
+		if (!g->targets)
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		if (!g->ntargets)
+			return origin_error(err, o, it->section, "targets",
+					    "name at least one [target.NAME]");
+		g->query_line = o->line;
+		g->query_col = o->col;
+		return MD_OK;
+	}
+	if (!strcasecmp(it->key, "query")) {
+		free(g->query);
+		g->query = strdup(val);
+		if (!g->query)
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		if (!*val)
+			return origin_error(err, o, it->section, "query", "the query is empty");
+		g->query_line = o->line;
+		g->query_col = o->col;
+		if (g->kind == MD_GROUP_TARGETS)
+			g->kind = MD_GROUP_DATABASES;
+		return MD_OK;
+	}
+	if (!strcasecmp(it->key, "members")) {
+		if (!strcasecmp(val, "databases"))
+			g->kind = MD_GROUP_DATABASES;
+		else if (!strcasecmp(val, "schemas"))
+			g->kind = MD_GROUP_SCHEMAS;
+		else
+			return origin_error(err, o, it->section, "members",
+					    "expected databases or schemas");
+		return MD_OK;
+	}
+	if (!strcasecmp(it->key, "target")) {
+		free(g->target);
+		g->target = strdup(val);
+		return g->target ? MD_OK
+				 : md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	}
+	snprintf(why, sizeof(why), "unknown key (a group has targets, or query, members "
+		 "and target)");
+	return origin_error(err, o, it->section, it->key, why);
+}
+
+/* The key of a target may be any key of [database] or [run]. */
+static int target_key(const char *key)
+{
+	int k = find_key(MD_CFG_SEC_DATABASE, key);
+
+	return k >= 0 ? k : find_key(MD_CFG_SEC_RUN, key);
+}
+
+/* A key inside [target.NAME] or [group.NAME]: store it as written (checked
+ * in check_named_sections).  0 when the item is in another section. */
+static int named_section_key(md_config *cfg, const ini_item *it, const dictionary *dict,
+			     md_status *rc, md_error *err)
+{
+	char dkey[2200];
+	const char *val;
+	origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, it->vline, it->col, NULL, NULL,
+		     it->section };
+	md_cfg_list *l;
+
+	*rc = MD_OK;
+	if (has_prefix(it->section, TARGET_PREFIX)) {
+		md_cfg_target *t = find_target(cfg, it->section + strlen(TARGET_PREFIX));
+
+		if (!t)
+			return 1; /* a bad name: reported at its header */
+		l = &t->keys;
+	} else if (has_prefix(it->section, GROUP_PREFIX)) {
+		md_cfg_group *g = find_group(cfg, it->section + strlen(GROUP_PREFIX));
+
+		if (!g)
+			return 1;
+		l = NULL; /* a group's keys are parsed at once (group_key) */
+	} else {
+		return 0;
+	}
+	snprintf(dkey, sizeof(dkey), "%s:%s", it->section, it->key);
+	lower(dkey);
+	val = iniparser_getstring(dict, dkey, NULL);
+	if (!val)
+		return 1;
+	if (l) {
+		md_cfg_list tmp = *l;
+		md_cfg_list save = cfg->free_sections[0];
+
+		/* set_pair works on a free-form section: lend it this list */
+		cfg->free_sections[0] = tmp;
+		*rc = set_pair(cfg, 0, it->key, val, &o, err);
+		*l = cfg->free_sections[0];
+		cfg->free_sections[0] = save;
+		return 1;
+	}
+	*rc = group_key(find_group(cfg, it->section + strlen(GROUP_PREFIX)), it, val, &o,
+			err);
+	return 1;
+}
+
 static md_status load_items(md_config *cfg, const md_config_opts *opts, const ini_scan *sc,
 			    const dictionary *dict, md_error *err)
 {
@@ -1431,11 +1697,16 @@ static md_status load_items(md_config *cfg, const md_config_opts *opts, const in
 
 	for (i = 0; i < sc->n; i++) {
 		const ini_item *it = &sc->items[i];
-		origin o = { MD_CFG_SRC_FILE, RANK_FILE, path, it->vline, it->col, NULL, NULL };
+		origin o = { MD_CFG_SRC_FILE, RANK_FILE, path, it->vline, it->col, NULL, NULL, NULL };
 		const char *val;
 		int sec, key;
 
 		if (it->is_section) {
+			rc = note_named_section(cfg, it, err);
+			if (rc == MD_OK)
+				continue;
+			if (rc != MD_ERR_USAGE)
+				return rc;
 			if (find_section(it->section) < 0) {
 				suggest_section(hint, sizeof(hint), it->section);
 				warnf(opts, "%s:%u: unknown section [%s]%s", path, it->line,
@@ -1446,6 +1717,12 @@ static md_status load_items(md_config *cfg, const md_config_opts *opts, const in
 		if (!it->section) {
 			warnf(opts, "%s:%u: key '%s' is outside any [section]", path, it->line,
 			      it->key);
+			continue;
+		}
+		rc = MD_OK;
+		if (it->dup_line == 0 && named_section_key(cfg, it, dict, &rc, err)) {
+			if (rc)
+				return rc;
 			continue;
 		}
 		sec = find_section(it->section);
@@ -1553,7 +1830,7 @@ static md_status load_file(md_config *cfg, const md_config_opts *opts, md_error 
 md_status md_config_set_file_value(md_config *cfg, md_cfg_key_id id, const char *raw,
 				   unsigned line, unsigned col, md_error *err)
 {
-	origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, line, col, NULL, NULL };
+	origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, line, col, NULL, NULL, NULL };
 
 	return set_key(cfg, id, raw, &o, cfg->base_dir, err);
 }
@@ -1561,7 +1838,7 @@ md_status md_config_set_file_value(md_config *cfg, md_cfg_key_id id, const char 
 md_status md_config_set_file_pair(md_config *cfg, md_cfg_section_id sec, const char *name,
 				  const char *value, unsigned line, unsigned col, md_error *err)
 {
-	origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, line, col, NULL, NULL };
+	origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, line, col, NULL, NULL, NULL };
 
 	return set_pair(cfg, (int)sec, name, value, &o, err);
 }
@@ -1590,7 +1867,7 @@ static md_status load_env(md_config *cfg, const char *cwd, md_error *err)
 
 	for (i = 0; i < MD_CFG_NKEYS; i++) {
 		const char *env = md_cfg_keys[i].env, *v;
-		origin o = { MD_CFG_SRC_ENV, RANK_ENV, NULL, 0, 0, env, NULL };
+		origin o = { MD_CFG_SRC_ENV, RANK_ENV, NULL, 0, 0, env, NULL, NULL };
 		md_cfg_key_id id = (md_cfg_key_id)i;
 
 		if (!env || !(v = getenv(env)) || !*v)
@@ -1632,7 +1909,7 @@ static md_status load_override(md_config *cfg, const char *arg, const char *cwd,
 	char *lhs, *flag = NULL, hint[128];
 	int sec = -1, key, i;
 	size_t best = 0;
-	origin o = { MD_CFG_SRC_FLAG, RANK_OPT, NULL, 0, 0, NULL, NULL };
+	origin o = { MD_CFG_SRC_FLAG, RANK_OPT, NULL, 0, 0, NULL, NULL, NULL };
 	md_status rc;
 
 	if (!eq)
@@ -1694,7 +1971,7 @@ static md_status load_override(md_config *cfg, const char *arg, const char *cwd,
 
 static md_status load_dflag(md_config *cfg, const char *value, md_error *err)
 {
-	origin o = { MD_CFG_SRC_FLAG, RANK_DFLAG, NULL, 0, 0, NULL, NULL };
+	origin o = { MD_CFG_SRC_FLAG, RANK_DFLAG, NULL, 0, 0, NULL, NULL, NULL };
 	char *flag = flag_text("-d ", value, 1, value);
 	md_status rc;
 
@@ -1704,6 +1981,313 @@ static md_status load_dflag(md_config *cfg, const char *value, md_error *err)
 	rc = set_key(cfg, db_key_for(value), value, &o, NULL, err);
 	free(flag);
 	return rc;
+}
+
+/* ---- targets: checking and applying ------------------------------------------ */
+
+/* Check every key of every target (unknown keys warn, bad values fail with
+ * file:line:col), and every group's members. */
+static md_status check_named_sections(md_config *cfg, const md_config_opts *opts,
+				      md_error *err)
+{
+	char why[768], hint[128], sec[96];
+	size_t i, j;
+
+	for (i = 0; i < cfg->ntargets; i++) {
+		md_cfg_target *t = &cfg->targets[i];
+		int seen_db = -1;
+
+		snprintf(sec, sizeof(sec), "%s%s", TARGET_PREFIX, t->name);
+		for (j = 0; j < t->keys.n; j++) {
+			const md_cfg_pair *p = &t->keys.items[j];
+			origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, p->line, p->col,
+				     NULL, NULL, sec };
+			int k = target_key(p->name);
+			vctx ctx = { cfg->base_dir, 0, why, sizeof(why) };
+			char *text = NULL;
+			long long num = 0;
+			int rc;
+
+			if (k < 0) {
+				if (!strcasecmp(p->name, "password"))
+					warnf(opts, "%s:%u: [%s] password is ignored: use PGPASSWORD, "
+					      "~/.pgpass or a service file", cfg->ini_path, p->line, sec);
+				else
+					warnf(opts, "%s:%u: unknown key '%s' in [%s] (a target takes "
+					      "the keys of [database] and [run])", cfg->ini_path, p->line,
+					      p->name, sec);
+				continue;
+			}
+			if (md_cfg_keys[k].group) {
+				if (seen_db >= 0 && seen_db != k) {
+					snprintf(why, sizeof(why), "set either url or conninfo, not both");
+					return origin_error(err, &o, sec, p->name, why);
+				}
+				seen_db = k;
+			}
+			why[0] = '\0';
+			rc = validators[md_cfg_keys[k].type](&md_cfg_keys[k], p->value, &ctx, &text,
+							     &num);
+			free(text);
+			if (rc < 0)
+				return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+			if (rc > 0)
+				return origin_error(err, &o, sec, md_cfg_keys[k].key, why);
+		}
+	}
+	(void)hint;
+	for (i = 0; i < cfg->ngroups; i++) {
+		md_cfg_group *g = &cfg->groups[i];
+		origin o = { MD_CFG_SRC_FILE, RANK_FILE, cfg->ini_path, g->query_line, g->query_col,
+			     NULL, NULL, NULL };
+
+		snprintf(sec, sizeof(sec), "%s%s", GROUP_PREFIX, g->name);
+		o.secname = sec;
+		if ((g->ntargets > 0) == (g->query != NULL)) {
+			o.line = g->line;
+			o.col = 1;
+			return origin_error(err, &o, sec, g->query ? "targets" : "query",
+					    g->query ? "set either targets or query, not both"
+						     : "set targets = a, b, c or a query");
+		}
+		if (g->ntargets)
+			g->kind = MD_GROUP_TARGETS;
+		for (j = 0; j < g->ntargets; j++) {
+			if (!find_target(cfg, g->targets[j])) {
+				snprintf(why, sizeof(why), "no [%s%s] in this file", TARGET_PREFIX,
+					 g->targets[j]);
+				return origin_error(err, &o, sec, "targets", why);
+			}
+		}
+		if (g->target && !find_target(cfg, g->target)) {
+			snprintf(why, sizeof(why), "no [%s%s] in this file", TARGET_PREFIX, g->target);
+			o.line = g->line;
+			o.col = 1;
+			return origin_error(err, &o, sec, "target", why);
+		}
+	}
+	return MD_OK;
+}
+
+/* Apply target t's keys over cfg at RANK_TARGET: a value set by a flag
+ * (higher rank) stays. */
+static md_status apply_target(md_config *cfg, const md_cfg_target *t, md_error *err)
+{
+	char sec[96];
+	size_t j;
+	int g;
+
+	snprintf(sec, sizeof(sec), "%s%s", TARGET_PREFIX, t->name);
+	for (j = 0; j < t->keys.n; j++) {
+		const md_cfg_pair *p = &t->keys.items[j];
+		origin o = { MD_CFG_SRC_TARGET, RANK_TARGET, cfg->ini_path, p->line, p->col, NULL,
+			     NULL, sec };
+		int k = target_key(p->name), higher = 0;
+		md_status rc;
+
+		if (k < 0)
+			continue;
+		for (g = 0; g < MD_CFG_NKEYS; g++)
+			if ((g == k || (md_cfg_keys[k].group && md_cfg_keys[g].group ==
+								      md_cfg_keys[k].group)) &&
+			    cfg->values[g].source != MD_CFG_SRC_DEFAULT &&
+			    cfg->values[g].rank > RANK_TARGET)
+				higher = 1;
+		if (higher)
+			continue;
+		rc = set_key(cfg, (md_cfg_key_id)k, p->value, &o, cfg->base_dir, err);
+		if (rc)
+			return rc;
+	}
+	return MD_OK;
+}
+
+static md_status copy_values(md_cfg_value *dst, const md_cfg_value *src, md_error *err)
+{
+	int k;
+
+	for (k = 0; k < MD_CFG_NKEYS; k++) {
+		dst[k] = src[k];
+		if (src[k].text && !(dst[k].text = strdup(src[k].text))) {
+			while (k-- > 0)
+				value_clear(&dst[k]);
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		}
+	}
+	return MD_OK;
+}
+
+/* The target in force: --target, $MIGDECK_TARGET, [workspace] tracks. */
+static md_status select_target(md_config *cfg, const md_config_opts *opts, md_error *err)
+{
+	const char *name = opts->target, *how = "--target";
+	const md_cfg_target *t;
+	const md_cfg_value *tv = &cfg->values[MD_CFG_TRACKS];
+	md_status rc;
+
+	if (tv->text && !find_target(cfg, tv->text)) {
+		origin o = { tv->source, tv->rank, cfg->ini_path, tv->line, tv->col,
+			     md_cfg_keys[MD_CFG_TRACKS].env, "-o workspace.tracks", NULL };
+		char why[160];
+
+		snprintf(why, sizeof(why), "no [%s%s] in the settings", TARGET_PREFIX, tv->text);
+		return origin_error(err, &o, "workspace", "tracks", why);
+	}
+	if (!name && (name = getenv(TARGET_ENV)) && *name)
+		how = "$" TARGET_ENV;
+	else if (!opts->target)
+		name = NULL;
+	if (!name) {
+		name = tv->text;
+		how = "[workspace] tracks";
+	}
+	if (!name)
+		return MD_OK;
+	t = find_target(cfg, name);
+	if (!t) {
+		char list[512] = "";
+		size_t i, o = 0;
+
+		for (i = 0; i < cfg->ntargets && o < sizeof(list) - 70; i++)
+			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "",
+					      cfg->targets[i].name);
+		return md_error_set(err, MD_ERR_CONFIG, cfg->ini_path, 0, 0,
+				    "%s %s: no [%s%s] in the settings (%s%s)", how, name,
+				    TARGET_PREFIX, name, cfg->ntargets ? "targets: " : "none defined",
+				    list);
+	}
+	cfg->untargeted = calloc(MD_CFG_NKEYS, sizeof(*cfg->untargeted));
+	if (!cfg->untargeted)
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	rc = copy_values(cfg->untargeted, cfg->values, err);
+	if (rc) {
+		free(cfg->untargeted);
+		cfg->untargeted = NULL;
+		return rc;
+	}
+	cfg->target_name = strdup(t->name);
+	if (!cfg->target_name)
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	return apply_target(cfg, t, err);
+}
+
+static md_status copy_list(md_cfg_list *dst, const md_cfg_list *src, md_error *err)
+{
+	size_t i;
+
+	memset(dst, 0, sizeof(*dst));
+	if (!src->n)
+		return MD_OK;
+	dst->items = calloc(src->n, sizeof(*dst->items));
+	if (!dst->items)
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	dst->cap = src->n;
+	for (i = 0; i < src->n; i++) {
+		dst->items[i] = src->items[i];
+		dst->items[i].name = strdup(src->items[i].name);
+		dst->items[i].value = strdup(src->items[i].value);
+		dst->n++;
+		if (!dst->items[i].name || !dst->items[i].value)
+			return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	}
+	return MD_OK;
+}
+
+/* The connection of cfg with dbname replaced, as a conninfo. */
+static char *with_dbname(const md_config *cfg, const char *dbname, md_error *err)
+{
+	const char **kw = NULL, **vals = NULL;
+	sbuf b = { 0 };
+	size_t i;
+
+	if (md_config_conn_params(cfg, &kw, &vals, err) != MD_OK)
+		return NULL;
+	for (i = 0; kw[i]; i++) {
+		if (!strcmp(kw[i], "dbname"))
+			continue;
+		sb_puts(&b, kw[i]);
+		sb_putc(&b, '=');
+		put_conn_value(&b, vals[i]);
+		sb_putc(&b, ' ');
+	}
+	sb_puts(&b, "dbname=");
+	put_conn_value(&b, dbname);
+	md_config_free_params(kw, vals);
+	if (b.oom) {
+		free(b.s);
+		md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+		return NULL;
+	}
+	return sb_take(&b);
+}
+
+static void md_config_bind(md_config *cfg);
+
+md_status md_config_derive(const md_config *base, const char *target, const char *dbname,
+			   const char *schema, const char *member, md_config **out,
+			   md_error *err)
+{
+	md_config *cfg;
+	const md_cfg_target *t = NULL;
+	md_status rc;
+	int k;
+
+	*out = NULL;
+	md_error_clear(err);
+	if (target && !(t = find_target(base, target)))
+		return md_error_set(err, MD_ERR_CONFIG, base->ini_path, 0, 0,
+				    "no [%s%s] in the settings", TARGET_PREFIX, target);
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	cfg->borrowed = 1;
+	cfg->targets = base->targets;
+	cfg->ntargets = base->ntargets;
+	cfg->groups = base->groups;
+	cfg->ngroups = base->ngroups;
+	cfg->flyway = base->flyway;
+	cfg->ini_path = base->ini_path ? strdup(base->ini_path) : NULL;
+	cfg->base_dir = base->base_dir ? strdup(base->base_dir) : NULL;
+	rc = copy_values(cfg->values, base->untargeted ? base->untargeted : base->values, err);
+	for (k = 0; !rc && k < MD_CFG_NSECTIONS; k++)
+		rc = copy_list(&cfg->free_sections[k], &base->free_sections[k], err);
+	if (!rc && t) {
+		cfg->target_name = strdup(t->name);
+		rc = cfg->target_name ? apply_target(cfg, t, err)
+				      : md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	}
+	if (!rc && member && !(cfg->member_name = strdup(member)))
+		rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	if (!rc && dbname) {
+		origin o = { MD_CFG_SRC_TARGET, RANK_MEMBER, cfg->ini_path, 0, 0, NULL, NULL, NULL };
+		char *ci;
+
+		md_config_bind(cfg);
+		ci = with_dbname(cfg, dbname, err);
+		rc = ci ? set_key(cfg, MD_CFG_DB_CONNINFO, ci, &o, NULL, err) : err->code;
+		free(ci);
+	}
+	if (!rc && schema) {
+		origin o = { MD_CFG_SRC_TARGET, RANK_MEMBER, cfg->ini_path, 0, 0, NULL, NULL, NULL };
+
+		rc = set_key(cfg, MD_CFG_DB_SCHEMA, schema, &o, NULL, err);
+	}
+	if (rc) {
+		md_config_free(cfg);
+		return rc;
+	}
+	md_config_bind(cfg);
+	*out = cfg;
+	return MD_OK;
+}
+
+const char *md_config_label(const md_config *cfg)
+{
+	if (cfg && cfg->member)
+		return cfg->member;
+	if (cfg && cfg->target)
+		return cfg->target;
+	return "default";
 }
 
 /* ---- load ------------------------------------------------------------------ */
@@ -1742,6 +2326,25 @@ static void md_config_bind(md_config *cfg)
 	cfg->git_commit = v[MD_CFG_GIT_COMMIT].num != 0;
 	cfg->exclusive_lock_warn_ms = v[MD_CFG_EXCL_LOCK_WARN].num;
 	cfg->production = v[MD_CFG_DB_PRODUCTION].num != 0;
+	cfg->backup_pg_dump = v[MD_CFG_DB_BACKUP].num == 1;
+	cfg->schema = v[MD_CFG_DB_SCHEMA].text;
+	cfg->lock_mode = (int)v[MD_CFG_DB_LOCK].num;
+	cfg->lease_expiry_ms = v[MD_CFG_DB_LEASE_EXPIRY].num;
+	cfg->progress_interval_ms = v[MD_CFG_PROGRESS_INTERVAL].num;
+	cfg->backup_dir = v[MD_CFG_BACKUP_DIR].text;
+	cfg->backup_lock_wait_ms = v[MD_CFG_BACKUP_LOCK_WAIT].num;
+	cfg->tracks = v[MD_CFG_TRACKS].text;
+	/* a tenant schema holds its own history, unless [history] schema says */
+	if (cfg->schema && v[MD_CFG_HISTORY_SCHEMA].source == MD_CFG_SRC_DEFAULT)
+		cfg->history_schema = cfg->schema;
+	if (!v[MD_CFG_HISTORY_FOREIGN_SCHEMA].text)
+		cfg->foreign_schema = cfg->history_schema;
+	cfg->target = cfg->target_name;
+	cfg->member = cfg->member_name;
+	/* a group member never moves files; otherwise the folders follow the
+	 * tracked target, or whatever is in force when none is named */
+	cfg->tracked = !cfg->member &&
+		       (!cfg->tracks || (cfg->target && !strcasecmp(cfg->tracks, cfg->target)));
 	cfg->git_author_name = v[MD_CFG_GIT_AUTHOR_NAME].text;
 	cfg->git_author_email = v[MD_CFG_GIT_AUTHOR_EMAIL].text;
 	cfg->placeholders = cfg->free_sections[MD_CFG_SEC_PLACEHOLDERS].items;
@@ -1800,7 +2403,7 @@ md_status md_config_load(md_config **out, const md_config_opts *opts, md_error *
 					  strerror(errno));
 	}
 	for (k = 0; !rc && k < MD_CFG_NKEYS; k++) {
-		origin o = { MD_CFG_SRC_DEFAULT, RANK_DEFAULT, NULL, 0, 0, NULL, NULL };
+		origin o = { MD_CFG_SRC_DEFAULT, RANK_DEFAULT, NULL, 0, 0, NULL, NULL, NULL };
 
 		if (md_cfg_keys[k].def)
 			rc = set_key(cfg, (md_cfg_key_id)k, md_cfg_keys[k].def, &o, cfg->base_dir,
@@ -1817,6 +2420,10 @@ md_status md_config_load(md_config **out, const md_config_opts *opts, md_error *
 			rc = load_override(cfg, opts->overrides[i], cwd, err);
 	if (!rc && opts->database)
 		rc = load_dflag(cfg, opts->database, err);
+	if (!rc)
+		rc = check_named_sections(cfg, opts, err);
+	if (!rc)
+		rc = select_target(cfg, opts, err);
 	free(cwd);
 	if (rc) {
 		md_config_free(cfg);
@@ -1845,7 +2452,40 @@ void md_config_free(md_config *cfg)
 		}
 		free(l->items);
 	}
-	md_flywayconf_free(cfg->flyway);
+	if (cfg->untargeted) {
+		for (k = 0; k < MD_CFG_NKEYS; k++)
+			value_clear(&cfg->untargeted[k]);
+		free(cfg->untargeted);
+	}
+	if (!cfg->borrowed) {
+		md_flywayconf_free(cfg->flyway);
+		for (i = 0; i < cfg->ntargets; i++) {
+			md_cfg_list *l = &cfg->targets[i].keys;
+			size_t j;
+
+			for (j = 0; j < l->n; j++) {
+				free(l->items[j].name);
+				free(l->items[j].value);
+			}
+			free(l->items);
+			free(cfg->targets[i].name);
+		}
+		free(cfg->targets);
+		for (i = 0; i < cfg->ngroups; i++) {
+			md_cfg_group *g = &cfg->groups[i];
+			size_t j;
+
+			for (j = 0; j < g->ntargets; j++)
+				free(g->targets[j]);
+			free(g->targets);
+			free(g->query);
+			free(g->target);
+			free(g->name);
+		}
+		free(cfg->groups);
+	}
+	free(cfg->target_name);
+	free(cfg->member_name);
 	free(cfg->ini_path);
 	free(cfg->base_dir);
 	free(cfg);
@@ -1874,6 +2514,7 @@ const char *md_cfg_source_name(md_cfg_source src)
 	case MD_CFG_SRC_FILE: return "file";
 	case MD_CFG_SRC_ENV: return "env";
 	case MD_CFG_SRC_FLAG: return "flag";
+	case MD_CFG_SRC_TARGET: return "target";
 	}
 	return "?";
 }
@@ -1904,6 +2545,13 @@ static void print_source(const md_config *cfg, FILE *out, md_cfg_source src, uns
 		break;
 	case MD_CFG_SRC_FLAG:
 		fputs("flag", out);
+		break;
+	case MD_CFG_SRC_TARGET:
+		if (line)
+			fprintf(out, "target %s %s:%u", cfg->target ? cfg->target : "?",
+				cfg->ini_path ? cfg->ini_path : "?", line);
+		else
+			fprintf(out, "member %s", md_config_label(cfg));
 		break;
 	}
 }
@@ -2100,5 +2748,9 @@ const char *md_config_placeholder(const char *name, void *payload)
 	for (i = 0; i < cfg->nplaceholders; i++)
 		if (!strcasecmp(cfg->placeholders[i].name, name))
 			return cfg->placeholders[i].value;
+	/* ${schema}: the tenant schema ([database] schema, a group member's)
+	 * unless [placeholders] names one */
+	if (cfg->schema && !strcasecmp(name, "schema"))
+		return cfg->schema;
 	return NULL;
 }

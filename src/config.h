@@ -33,7 +33,8 @@ typedef enum md_cfg_type {
 	MD_CFG_T_ENUM,     /* one of the row's choices ("a|b|c") */
 	MD_CFG_T_BOOL,     /* on/off true/false yes/no 1/0 */
 	MD_CFG_T_PERSON,   /* a git author name or e-mail: no control chars, no <> */
-	MD_CFG_T_COUNT     /* a whole number from 0 to 1000 */
+	MD_CFG_T_COUNT,    /* a whole number from 0 to 1000 */
+	MD_CFG_T_PATH      /* a folder that need not exist yet; relative like DIR */
 } md_cfg_type;
 
 /* Section flags. */
@@ -50,6 +51,7 @@ enum {
 	X(RUN, "run", 0u, "how migrations run")                                \
 	X(GIT, "git", 0u, "committing file moves to git")                      \
 	X(DIFF, "diff", 0u, "schema previews (migdeck diff)")                  \
+	X(BACKUP, "backup", 0u, "pg_dump backups before production changes")  \
 	X(PLACEHOLDERS, "placeholders", MD_CFG_SEC_FREE,                       \
 	  "${name} substitutions in scripts") \
 	X(KEYS, "keys", MD_CFG_SEC_FREE, "console key bindings: action = keys")
@@ -74,6 +76,18 @@ enum {
 	X(DB_PRODUCTION, DATABASE, "production", MD_CFG_T_BOOL, "off",         \
 	  "MIGDECK_DATABASE_PRODUCTION", NULL, 0,                              \
 	  "a production database: applying or rolling back asks for its name") \
+	X(DB_BACKUP, DATABASE, "backup", MD_CFG_T_ENUM, "none",                \
+	  "MIGDECK_DATABASE_BACKUP", "none|pg_dump", 0,                        \
+	  "back the database up with pg_dump before applying or rolling back") \
+	X(DB_SCHEMA, DATABASE, "schema", MD_CFG_T_IDENT, NULL,                 \
+	  "MIGDECK_DATABASE_SCHEMA", NULL, 0,                                  \
+	  "a tenant schema: search_path, ${schema} and the history's schema")  \
+	X(DB_LOCK, DATABASE, "lock", MD_CFG_T_ENUM, "auto", "MIGDECK_DATABASE_LOCK", \
+	  "auto|advisory|lease", 0,                                            \
+	  "runner lock: advisory lock, lease row (behind a pooler), auto: detect") \
+	X(DB_LEASE_EXPIRY, DATABASE, "lease_expiry", MD_CFG_T_DURATION, "30s", \
+	  "MIGDECK_DATABASE_LEASE_EXPIRY", NULL, 0,                            \
+	  "a lease row not renewed for this long is free (heartbeat: a third)") \
 	X(PENDING, WORKSPACE, "pending", MD_CFG_T_DIR, "pending",              \
 	  "MIGDECK_WORKSPACE_PENDING", NULL, 0, "migrations not yet applied")  \
 	X(APPLIED, WORKSPACE, "applied", MD_CFG_T_DIR, "applied",              \
@@ -81,6 +95,9 @@ enum {
 	X(ARCHIVE, WORKSPACE, "archive", MD_CFG_T_DIR, "archive",              \
 	  "MIGDECK_WORKSPACE_ARCHIVE", NULL, 0,                                \
 	  "migrations retired from the plan")                                  \
+	X(TRACKS, WORKSPACE, "tracks", MD_CFG_T_IDENT, NULL,                   \
+	  "MIGDECK_WORKSPACE_TRACKS", NULL, 0,                                 \
+	  "the [target.NAME] the folders mirror (unset: whatever is in force)") \
 	X(HISTORY_SCHEMA, HISTORY, "schema", MD_CFG_T_IDENT, "public",         \
 	  "MIGDECK_HISTORY_SCHEMA", NULL, 0, "schema of the history table")    \
 	X(HISTORY_TABLE, HISTORY, "table", MD_CFG_T_IDENT, "schema_versions",  \
@@ -109,6 +126,9 @@ enum {
 	X(EXCL_LOCK_WARN, RUN, "exclusive_lock_warn", MD_CFG_T_DURATION, "10s", \
 	  "MIGDECK_RUN_EXCLUSIVE_LOCK_WARN", NULL, 0,                          \
 	  "the stepper warns after holding an ACCESS EXCLUSIVE lock this long") \
+	X(PROGRESS_INTERVAL, RUN, "progress_interval", MD_CFG_T_DURATION, "2s", \
+	  "MIGDECK_RUN_PROGRESS_INTERVAL", NULL, 0,                            \
+	  "--verbose: a progress line for a long statement this often")       \
 	X(GIT_COMMIT, GIT, "commit", MD_CFG_T_BOOL, "on", "MIGDECK_GIT_COMMIT", \
 	  NULL, 0, "commit each file move to git")                             \
 	X(GIT_AUTHOR_NAME, GIT, "author_name", MD_CFG_T_PERSON, NULL,          \
@@ -119,7 +139,13 @@ enum {
 	  "author e-mail of those commits (unset: git's user.email)")          \
 	X(DIFF_SCRATCH, DIFF, "scratch", MD_CFG_T_ENUM, "local",               \
 	  "MIGDECK_DIFF_SCRATCH", "local|server", 0,                           \
-	  "where --scratch builds: a throwaway local cluster, or a database on the target's server")
+	  "where --scratch builds: a throwaway local cluster, or a database on the target's server") \
+	X(BACKUP_DIR, BACKUP, "dir", MD_CFG_T_PATH, "backups",                 \
+	  "MIGDECK_BACKUP_DIR", NULL, 0,                                       \
+	  "folder of the backups (made when missing)")                         \
+	X(BACKUP_LOCK_WAIT, BACKUP, "lock_wait_timeout", MD_CFG_T_DURATION,    \
+	  "1min", "MIGDECK_BACKUP_LOCK_WAIT_TIMEOUT", NULL, 0,                 \
+	  "pg_dump gives up when a table stays locked this long (0: waits)")
 
 #define MD_CFG_SEC_ENUM_(id, name, flags, help) MD_CFG_SEC_##id,
 typedef enum md_cfg_section_id {
@@ -163,7 +189,8 @@ typedef enum md_cfg_source {
 	MD_CFG_SRC_DEFAULT = 0,
 	MD_CFG_SRC_FILE,   /* migdeck.ini; line and col say where */
 	MD_CFG_SRC_ENV,    /* the row's env variable */
-	MD_CFG_SRC_FLAG    /* -o or -d */
+	MD_CFG_SRC_FLAG,   /* -o or -d */
+	MD_CFG_SRC_TARGET  /* the [target.NAME] in force (line, col: where) */
 } md_cfg_source;
 
 typedef struct md_cfg_value {
@@ -186,6 +213,36 @@ typedef struct md_cfg_list {
 	md_cfg_pair *items;
 	size_t n, cap;
 } md_cfg_list;
+
+/* A [target.NAME] section: keys of [database] and [run] that override
+ * those sections when the target is in force (--target NAME,
+ * $MIGDECK_TARGET or [workspace] tracks). */
+typedef struct md_cfg_target {
+	char *name;           /* as spelt after "target." (lowercased) */
+	unsigned line;        /* of its [target.NAME] header */
+	md_cfg_list keys;     /* key = value in file order, validated at load */
+} md_cfg_target;
+
+/* What a [group.NAME] lists. */
+typedef enum md_group_kind {
+	MD_GROUP_TARGETS = 0, /* targets = a, b, c */
+	MD_GROUP_DATABASES,   /* query lists database names (members = databases) */
+	MD_GROUP_SCHEMAS      /* query lists tenant schemas (members = schemas) */
+} md_group_kind;
+
+/* A [group.NAME] section: a fleet of databases or tenant schemas. */
+typedef struct md_cfg_group {
+	char *name;
+	unsigned line;
+	md_group_kind kind;
+	char **targets;       /* MD_GROUP_TARGETS: the member targets, in order */
+	size_t ntargets;
+	char *query;          /* otherwise: SQL returning one text column */
+	char *target;         /* the target the query runs on; each member is it
+	                         with dbname (or schema) replaced; NULL: the
+	                         settings without a target */
+	unsigned query_line, query_col;
+} md_cfg_group;
 
 typedef enum md_tx_mode {
 	MD_TX_PER_MIGRATION = 0, /* same order as the "transaction" choices */
@@ -226,6 +283,20 @@ typedef struct md_config {
 	md_tx_mode transaction;
 	bool git_commit;
 	bool production;              /* [database] production */
+	int backup_pg_dump;           /* [database] backup = pg_dump */
+	const char *schema;           /* [database] schema: tenant schema or NULL */
+	int lock_mode;                /* [database] lock: 0 auto, 1 advisory, 2 lease */
+	long long lease_expiry_ms;    /* [database] lease_expiry */
+	long long progress_interval_ms; /* [run] progress_interval */
+	const char *backup_dir;       /* [backup] dir: absolute, may not exist */
+	long long backup_lock_wait_ms; /* [backup] lock_wait_timeout (0: none) */
+	const char *tracks;           /* [workspace] tracks, or NULL */
+	const char *target;           /* the [target.NAME] in force, or NULL */
+	const char *member;           /* a group member's name (md_config_derive
+	                                 with a dbname or schema), or NULL */
+	int tracked;                  /* the folders follow this database: files
+	                                 move and moves are committed (no tracks
+	                                 set, or target == tracks) */
 	const char *git_author_name;  /* NULL: git's own user.name */
 	const char *git_author_email; /* NULL: git's own user.email */
 	const md_cfg_pair *placeholders; /* in file order, then -o order */
@@ -234,6 +305,16 @@ typedef struct md_config {
 	/* Every key of the table and every free-form section. */
 	md_cfg_value values[MD_CFG_NKEYS];
 	md_cfg_list free_sections[MD_CFG_NSECTIONS];
+
+	/* [target.NAME] and [group.NAME] sections in file order.  A config
+	 * made by md_config_derive borrows them from its base. */
+	md_cfg_target *targets;
+	size_t ntargets;
+	md_cfg_group *groups;
+	size_t ngroups;
+	int borrowed;                 /* targets/groups belong to the base */
+	md_cfg_value *untargeted;     /* values before the target was applied */
+	char *target_name, *member_name; /* storage of target and member */
 } md_config;
 
 /* ---- loading ------------------------------------------------------------- */
@@ -246,6 +327,8 @@ typedef struct md_config_opts {
 	const char *database;         /* -d URL-or-conninfo flag, or NULL */
 	const char *const *overrides; /* "section.key=value" from -o flags */
 	size_t noverrides;
+	const char *target;           /* --target NAME, or NULL: $MIGDECK_TARGET,
+	                                 else [workspace] tracks, else none */
 	md_warn_fn warn;              /* "FILE:LINE: unknown key ..."; NULL: drop */
 	void *warn_payload;
 } md_config_opts;
@@ -284,6 +367,26 @@ md_status md_config_set_file_value(md_config *cfg, md_cfg_key_id id, const char 
 				   unsigned line, unsigned col, md_error *err);
 md_status md_config_set_file_pair(md_config *cfg, md_cfg_section_id sec, const char *name,
 				  const char *value, unsigned line, unsigned col, md_error *err);
+
+/* ---- targets and groups ---------------------------------------------------- */
+
+/* A target or group by name (case-insensitive); NULL when there is none. */
+const md_cfg_target *md_config_target(const md_config *cfg, const char *name);
+const md_cfg_group *md_config_group(const md_config *cfg, const char *name);
+
+/* A new config for another database: base's settings without its target,
+ * then target's keys (NULL: none), then dbname (NULL: keep) replacing the
+ * connection's database, and schema (NULL: keep) as [database] schema.
+ * member (NULL: none) names the result in output (cfg->member).  The
+ * result borrows base's targets and groups: free it before base.
+ * MD_ERR_CONFIG for an unknown target; MD_ERR_NOMEM. */
+md_status md_config_derive(const md_config *base, const char *target, const char *dbname,
+			   const char *schema, const char *member, md_config **out,
+			   md_error *err);
+
+/* The name to show for the database in force: member, else target, else
+ * "default".  Never NULL. */
+const char *md_config_label(const md_config *cfg);
 
 /* ---- connection ---------------------------------------------------------- */
 

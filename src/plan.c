@@ -418,7 +418,7 @@ static void plan_file(md_plan_item *it, const md_workspace *ws, const md_history
 		it->want = MD_FOLDER_PENDING;
 		break;
 	}
-	if (ws->single_folder && f->folder != MD_FOLDER_ARCHIVE)
+	if ((ws->single_folder || ws->untracked) && f->folder != MD_FOLDER_ARCHIVE)
 		it->want = f->folder;   /* nothing moves */
 	if (it->want != f->folder)
 		it->flags |= MD_PLAN_MISPLACED;

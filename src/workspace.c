@@ -1186,6 +1186,7 @@ md_status md_workspace_scan(md_workspace **out, const md_config *cfg, md_error *
 		return md_error_set(err, MD_ERR_IO, NULL, 0, 0, "cannot initialise libgit2");
 	}
 	rc = setup_dirs(&s, cfg);
+	s.ws->untracked = !cfg->tracked;
 
 	for (f = 0; f < 3 && rc == MD_OK; f++) {
 		if (!s.ws->dirs[f])

@@ -109,6 +109,9 @@ typedef struct md_ws_problem {
 typedef struct md_workspace {
 	char *dirs[3];        /* pending, applied, archive (absolute) */
 	int single_folder;    /* pending and applied are the same folder */
+	int untracked;        /* loaded for a target the folders do not follow
+	                         ([workspace] tracks): plans want every file
+	                         where it is */
 	md_style style;       /* the style most files use (NONE when empty) */
 	md_file *files;       /* forward files, versioned ones in version order,
 	                         then repeatables by description */

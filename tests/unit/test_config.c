@@ -919,6 +919,200 @@ static void test_doc_and_example_follow_table(void **state)
 	assert_non_null(md_config_placeholder("app_schema", f->cfg));
 }
 
+
+/* ---- targets and groups ------------------------------------------------- */
+
+static const char targets_ini[] =
+	"[database]\n"
+	"url = postgres://devhost/dev\n"
+	"lock_timeout = 1s\n"
+	"[run]\n"
+	"lock_timeout = 2s\n"
+	"[target.staging]\n"
+	"url = postgres://stagehost/app\n"
+	"[target.Prod]\n"
+	"conninfo = host=prodhost dbname=app\n"
+	"production = true\n"
+	"backup = pg_dump\n"
+	"lock_timeout = 5s\n"
+	"[group.all]\n"
+	"targets = staging, prod\n"
+	"[group.tenants]\n"
+	"query = SELECT datname FROM pg_database\n"
+	"members = databases\n"
+	"target = prod\n";
+
+static void test_targets(void **state)
+{
+	fx *f = *state;
+	const char *ov[] = { "run.lock_timeout=9s" };
+	const md_cfg_group *g;
+	md_config *m = NULL;
+	md_error err;
+	char *out;
+
+	write_file("migdeck.ini", targets_ini);
+	/* no target: [database] and [run] as written */
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_OK);
+	assert_string_equal(f->cfg->database, "postgres://devhost/dev");
+	assert_null(f->cfg->target);
+	assert_string_equal(md_config_label(f->cfg), "default");
+	assert_int_equal(f->cfg->production, 0);
+	assert_int_equal(f->cfg->tracked, 1);
+	assert_int_equal(f->cfg->ntargets, 2);
+	assert_non_null(md_config_target(f->cfg, "PROD"));
+	assert_null(md_config_target(f->cfg, "nope"));
+
+	/* --target: the target's keys win over the sections' */
+	{
+		md_config_opts o = { 0 };
+
+		md_config_free(f->cfg);
+		o.target = "prod";
+		o.warn = on_warn;
+		o.warn_payload = f;
+		assert_int_equal(md_config_load(&f->cfg, &o, &f->err), MD_OK);
+	}
+	assert_string_equal(f->cfg->target, "prod");
+	assert_string_equal(f->cfg->database, "host=prodhost dbname=app");
+	assert_int_equal(f->cfg->database_key, MD_CFG_DB_CONNINFO);
+	assert_null(md_config_get(f->cfg, MD_CFG_DB_URL)); /* the url gave way */
+	assert_int_equal(f->cfg->production, 1);
+	assert_int_equal(f->cfg->backup_pg_dump, 1);
+	assert_int_equal(f->cfg->lock_timeout_ms, 5000);
+	assert_int_equal(md_config_source(f->cfg, MD_CFG_LOCK_TIMEOUT), MD_CFG_SRC_TARGET);
+	out = print_cfg(f->cfg);
+	assert_non_null(strstr(out, "run.lock_timeout = 5s  (target prod "));
+	free(out);
+
+	/* a derived config: another target, then a member database */
+	assert_int_equal(md_config_derive(f->cfg, "staging", NULL, NULL, NULL, &m, &err), MD_OK);
+	assert_string_equal(m->database, "postgres://stagehost/app");
+	assert_int_equal(m->production, 0);     /* prod's keys do not leak */
+	assert_int_equal(m->lock_timeout_ms, 2000);
+	assert_string_equal(md_config_label(m), "staging");
+	md_config_free(m);
+	g = md_config_group(f->cfg, "tenants");
+	assert_non_null(g);
+	assert_int_equal(g->kind, MD_GROUP_DATABASES);
+	assert_string_equal(g->target, "prod");
+	assert_int_equal(md_config_derive(f->cfg, g->target, "tenant_7", NULL, "tenant_7", &m, &err),
+			 MD_OK);
+	assert_non_null(strstr(m->database, "host=prodhost"));
+	assert_non_null(strstr(m->database, "dbname=tenant_7"));
+	assert_null(strstr(m->database, "dbname=app"));
+	assert_int_equal(m->production, 1);
+	assert_int_equal(m->tracked, 0);
+	assert_string_equal(md_config_label(m), "tenant_7");
+	md_config_free(m);
+	/* a tenant schema: the history lives there too */
+	assert_int_equal(md_config_derive(f->cfg, NULL, NULL, "acme", "acme", &m, &err), MD_OK);
+	assert_string_equal(m->schema, "acme");
+	assert_string_equal(m->history_schema, "acme");
+	assert_string_equal(m->database, "postgres://devhost/dev");
+	md_config_free(m);
+	assert_int_equal(md_config_derive(f->cfg, "nope", NULL, NULL, NULL, &m, &err), MD_ERR_CONFIG);
+	assert_null(m);
+
+	g = md_config_group(f->cfg, "ALL");
+	assert_non_null(g);
+	assert_int_equal(g->kind, MD_GROUP_TARGETS);
+	assert_int_equal(g->ntargets, 2);
+	assert_string_equal(g->targets[1], "prod");
+
+	/* a flag still beats the target */
+	{
+		md_config_opts o = { 0 };
+
+		md_config_free(f->cfg);
+		o.target = "prod";
+		o.overrides = ov;
+		o.noverrides = 1;
+		o.database = "postgres://flaghost/x";
+		assert_int_equal(md_config_load(&f->cfg, &o, &f->err), MD_OK);
+	}
+	assert_int_equal(f->cfg->lock_timeout_ms, 9000);
+	assert_string_equal(f->cfg->database, "postgres://flaghost/x");
+	assert_int_equal(f->cfg->production, 1);
+
+	/* $MIGDECK_TARGET, and an unknown one names the targets there are */
+	setenv("MIGDECK_TARGET", "staging", 1);
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_OK);
+	assert_string_equal(f->cfg->target, "staging");
+	setenv("MIGDECK_TARGET", "qa", 1);
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_ERR_CONFIG);
+	assert_non_null(strstr(f->err.msg, "no [target.qa]"));
+	assert_non_null(strstr(f->err.msg, "staging, prod"));
+	unsetenv("MIGDECK_TARGET");
+}
+
+static void test_tracks(void **state)
+{
+	fx *f = *state;
+	char ini[1024];
+
+	snprintf(ini, sizeof(ini), "%s[workspace]\ntracks = staging\n", targets_ini);
+	write_file("migdeck.ini", ini);
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_OK);
+	assert_string_equal(f->cfg->target, "staging"); /* the default target */
+	assert_int_equal(f->cfg->tracked, 1);
+	{
+		md_config_opts o = { 0 };
+
+		md_config_free(f->cfg);
+		o.target = "prod";
+		assert_int_equal(md_config_load(&f->cfg, &o, &f->err), MD_OK);
+	}
+	assert_int_equal(f->cfg->tracked, 0);     /* files stay where they are */
+
+	snprintf(ini, sizeof(ini), "%s[workspace]\ntracks = qa\n", targets_ini);
+	write_file("migdeck.ini", ini);
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_ERR_CONFIG);
+	assert_non_null(strstr(f->err.msg, "tracks"));
+	assert_non_null(strstr(f->err.msg, "no [target.qa]"));
+	assert_int_equal(f->err.line, 20);
+}
+
+static void test_target_errors(void **state)
+{
+	fx *f = *state;
+
+	/* a bad value inside a target: file, line, column and the section */
+	write_file("migdeck.ini", "[target.prod]\nurl = postgres://h/db\nlock_timeout = 5 parsecs\n");
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_ERR_CONFIG);
+	assert_int_equal(f->err.line, 3);
+	assert_int_equal(f->err.col, 16);
+	assert_non_null(strstr(f->err.msg, "[target.prod] lock_timeout"));
+
+	write_file("migdeck.ini", "[target.prod]\nurl = postgres://h/db\nconninfo = dbname=x\n");
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_ERR_CONFIG);
+	assert_int_equal(f->err.line, 3);
+	assert_non_null(strstr(f->err.msg, "not both"));
+
+	/* an unknown key warns, naming the section */
+	write_file("migdeck.ini", "[target.prod]\nurl = postgres://h/db\ncolour = red\n");
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_OK);
+	assert_int_equal(f->nwarn, 1);
+	assert_non_null(strstr(f->warn[0], "migdeck.ini:3: unknown key 'colour' in [target.prod]"));
+
+	/* groups: an unknown member target, both or neither of targets/query */
+	write_file("migdeck.ini", "[target.a]\nurl = postgres://h/a\n[group.g]\ntargets = a, b\n");
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_ERR_CONFIG);
+	assert_int_equal(f->err.line, 4);
+	assert_non_null(strstr(f->err.msg, "[group.g] targets: no [target.b]"));
+	write_file("migdeck.ini", "[group.g]\nmembers = schemas\n");
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_ERR_CONFIG);
+	assert_int_equal(f->err.line, 1);
+	assert_non_null(strstr(f->err.msg, "set targets = a, b, c or a query"));
+	write_file("migdeck.ini", "[group.g]\nquery = SELECT 1\nmembers = tables\n");
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_ERR_CONFIG);
+	assert_int_equal(f->err.line, 3);
+	assert_non_null(strstr(f->err.msg, "databases or schemas"));
+	write_file("migdeck.ini", "[target.a b]\nurl = postgres://h/a\n");
+	assert_int_equal(load(f, NULL, NULL, NULL, 0), MD_ERR_CONFIG);
+	assert_int_equal(f->err.line, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -943,6 +1137,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_redact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_placeholders, setup, teardown),
 		cmocka_unit_test(test_table_defaults_are_valid),
+		cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tracks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_doc_and_example_follow_table, setup, teardown),
 	};
 
