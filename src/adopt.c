@@ -1202,7 +1202,7 @@ md_status md_schemas_have_objects(md_db *db, const md_config *cfg, const char *c
 		" own AS (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
 		"          WHERE n.nspname::text = $2::text"
 		"            AND c.relname::text IN ($3::text, $3::text || '_events',"
-		"                                    $3::text || '_migdeck')),"
+		"                                    $3::text || '_migdeck', $3::text || '_lease')),"
 		" mine AS (SELECT oid FROM own UNION"
 		"          SELECT d.objid FROM pg_depend d"
 		"           WHERE d.classid = 'pg_class'::regclass"

@@ -19,8 +19,8 @@
 #define BOOKKEEPING_FUNCTION "migdeck_self_record"
 
 /* history.c's names for the tables beside the history table: <table>_events
- * and <table>_migdeck, a long name shortened (at a character boundary) to
- * fit PostgreSQL's 63 bytes. */
+ * and <table>_migdeck (and db.c's <table>_lease), a long name shortened (at
+ * a character boundary) to fit PostgreSQL's 63 bytes. */
 #define NAME_BYTES 63
 
 static void suffixed(char *out, const char *base, const char *suffix)
@@ -357,21 +357,23 @@ md_status md_schema_snapshot(md_db *db, const md_config *cfg, unsigned flags, md
 	if (flags & MD_SCHEMA_BOOKKEEPING) {
 		tables = strdup("{}");
 	} else {
-		char ev[NAME_BYTES + 1], mg[NAME_BYTES + 1];
-		const char *names[3];
+		char ev[NAME_BYTES + 1], mg[NAME_BYTES + 1], ls[NAME_BYTES + 1];
+		const char *names[4];
 		size_t cap = 16, used = 0, j;
 
 		suffixed(ev, table, "_events");
 		suffixed(mg, table, "_migdeck");
+		suffixed(ls, table, "_lease"); /* the runner lock behind a pooler (db.c) */
 		names[0] = table;
 		names[1] = ev;
 		names[2] = mg;
-		for (j = 0; j < 3; j++)
+		names[3] = ls;
+		for (j = 0; j < 4; j++)
 			cap += strlen(names[j]) * 2 + 4;
 		tables = malloc(cap);
 		if (tables) {
 			tables[used++] = '{';
-			for (j = 0; j < 3; j++) {
+			for (j = 0; j < 4; j++) {
 				const char *p;
 				if (j)
 					tables[used++] = ',';

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc make pkg-config libncurses-dev libpq-dev libgit2-dev libiniparser-dev
-libcmocka-dev zlib1g-dev postgresql postgresql-client tmux git valgrind clang"
+libcmocka-dev zlib1g-dev postgresql postgresql-client tmux git valgrind clang pgbouncer"
 
 missing=""
 for p in $PKGS; do

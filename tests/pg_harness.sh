@@ -19,12 +19,18 @@
 # a line that does not is a continuation of the previous message (the server
 # writes a newline followed by a TAB inside a message).
 #
+# When pgbouncer is installed, a real PgBouncer in transaction pooling mode
+# runs in front of the server too (tests/pgbouncer.shlib):
+# MIGDECK_TEST_PGBOUNCER_HOST and MIGDECK_TEST_PGBOUNCER_PORT say where.
+#
 # MIGDECK_TEST_PGBIN, when set to a directory holding initdb, pg_ctl and
 # postgres, picks the server; otherwise `pg_config --bindir`, then the newest
 # /usr/lib/postgresql/*/bin.
 set -u
 
 me="pg_harness"
+# pgb_start / pgb_stop: a PgBouncer in front of the server
+. "$(dirname "$0")/pgbouncer.shlib"
 
 if [ $# -eq 0 ]; then
 	echo "usage: sh tests/pg_harness.sh CMD [ARGS...]" >&2
@@ -129,6 +135,7 @@ cleanup() {
 		wait "$child" 2>/dev/null
 		child=""
 	fi
+	pgb_stop
 	if [ "$started" = 1 ] || [ -f "$data/postmaster.pid" ]; then
 		(cd "$tmp" && as_server "$bindir/pg_ctl" -D "$data" -m immediate -w -t 30 stop) \
 			>/dev/null 2>&1
@@ -226,6 +233,9 @@ if [ "$ready" != 1 ]; then
 	tail -n 30 "$log" >&2
 	exit 1
 fi
+
+# PgBouncer in front of it (when installed)
+pgb_start || exit 1
 
 # ---- the command ------------------------------------------------------------
 # Run in the background and wait, so INT/TERM/HUP reach the traps at once;
