@@ -14,6 +14,7 @@
 
 #include "util.h"
 
+#include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -175,21 +176,27 @@ static void client_host_lookup(char *out, size_t outsz)
 	out[outsz - 1] = '\0';
 }
 
-/* Who and where do not change while the process runs: look them up once. */
+/* Who and where do not change while the process runs: look them up once
+ * (pthread_once: the fleet's workers record from several threads). */
+static char cached_user[256], cached_host[256];
+static pthread_once_t who_once = PTHREAD_ONCE_INIT;
+
+static void who_lookup(void)
+{
+	md_os_user(cached_user, sizeof(cached_user));
+	client_host_lookup(cached_host, sizeof(cached_host));
+}
+
 static void os_user(char *out, size_t outsz)
 {
-	static char cached[256];
-	if (!cached[0])
-		md_os_user(cached, sizeof(cached));
-	snprintf(out, outsz, "%s", cached);
+	pthread_once(&who_once, who_lookup);
+	snprintf(out, outsz, "%s", cached_user);
 }
 
 static void client_host(char *out, size_t outsz)
 {
-	static char cached[256];
-	if (!cached[0])
-		client_host_lookup(cached, sizeof(cached));
-	snprintf(out, outsz, "%s", cached);
+	pthread_once(&who_once, who_lookup);
+	snprintf(out, outsz, "%s", cached_host);
 }
 
 /* ---- the bookkeeping schema ------------------------------------------------------ */
@@ -685,13 +692,22 @@ md_status md_history_record_apply(md_db *db, const md_config *cfg, const md_appl
 	return rc;
 }
 
+/* The target an event row names: the event's, else the config's (NULL
+ * without a target or member). */
+static const char *event_target(const md_config *cfg, const md_event *ev)
+{
+	if (ev->target)
+		return ev->target;
+	return cfg && (cfg->member || cfg->target) ? md_config_label(cfg) : NULL;
+}
+
 md_status md_history_record_apply_event(md_db *db, const md_config *cfg,
 				       const md_apply_record *rec, const md_event *ev,
 				       md_error *err)
 {
 	static const char name[] = "migdeck_apply_event";
 	char ms[32], user[256], host[256], *sql = NULL;
-	const char *params[16];
+	const char *params[18];
 	PGresult *res = NULL;
 	hnames nm;
 	md_status rc;
@@ -706,8 +722,9 @@ md_status md_history_record_apply_event(md_db *db, const md_config *cfg,
 			return rc;
 		sql = sqlf("WITH h AS (" SQL_UPSERT " RETURNING 1)"
 			   " INSERT INTO %s (action, version, script, outcome, error, detail,"
-			   " duration_ms, os_user, client_host, git_commit)"
-			   " SELECT $12, $1, $13, $14, $15, $16, $8::bigint, $10, $11, $7 FROM h",
+			   " duration_ms, os_user, client_host, git_commit, target, backup_file)"
+			   " SELECT $12, $1, $13, $14, $15, $16, $8::bigint, $10, $11, $7, $17, $18"
+			   " FROM h",
 			   nm.history, nm.events);
 		names_free(&nm);
 		if (!sql)
@@ -719,7 +736,9 @@ md_status md_history_record_apply_event(md_db *db, const md_config *cfg,
 	params[13] = ev->outcome;
 	params[14] = ev->error;
 	params[15] = ev->detail;
-	rc = md_db_query_prepared(db, &res, name, sql, 16, params, err);
+	params[16] = event_target(cfg, ev);
+	params[17] = ev->backup_file;
+	rc = md_db_query_prepared(db, &res, name, sql, 18, params, err);
 	free(sql);
 	PQclear(res);
 	return rc;
@@ -820,7 +839,7 @@ md_status md_history_set_git_commit(md_db *db, const md_config *cfg, const char 
 md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, md_error *err)
 {
 	char ms[32], user[256], host[256];
-	const char *params[10];
+	const char *params[12];
 	hnames nm;
 	md_status rc;
 
@@ -843,12 +862,14 @@ md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, 
 	params[7] = user;
 	params[8] = host;
 	params[9] = ev->git_commit;
+	params[10] = event_target(cfg, ev);
+	params[11] = ev->backup_file;
 	rc = run(db, NULL,
 		 sqlf("INSERT INTO %s (action, version, script, outcome, error, detail,"
-		      " duration_ms, os_user, client_host, git_commit)"
-		      " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9, $10)",
+		      " duration_ms, os_user, client_host, git_commit, target, backup_file)"
+		      " VALUES ($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9, $10, $11, $12)",
 		      nm.events),
-		 10, params, err);
+		 12, params, err);
 	names_free(&nm);
 	return rc;
 }

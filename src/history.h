@@ -88,8 +88,10 @@ md_status md_history_set_git_commit(md_db *db, const md_config *cfg, const char 
 				    const char *event_action, int row, int only_empty,
 				    const char *commit, md_error *err);
 
-/* One row of the event table: who (database user, OS user, host), when
- * (now()), what (action, version, script), outcome, error text. */
+/* One row of the event table: who (database user, OS user, host; the
+ * session's application_name and client address by the columns' defaults),
+ * when (now()), what (action, version, script), outcome, error text, the
+ * target and the backup taken before it (migrations/003_event_audit.sql). */
 typedef struct md_event {
 	const char *action;    /* "apply", "rollback", "baseline", "repair", "failure" */
 	const char *version;   /* or NULL */
@@ -99,6 +101,10 @@ typedef struct md_event {
 	const char *detail;    /* free text, or NULL */
 	long long duration_ms;
 	const char *git_commit;
+	const char *target;    /* the target's name; NULL: cfg's (md_config_label,
+	                          NULL when that is "default") */
+	const char *backup_file; /* the pg_dump backup taken before the run (file
+	                          name, src/backup.h), or NULL */
 } md_event;
 md_status md_history_event(md_db *db, const md_config *cfg, const md_event *ev, md_error *err);
 

@@ -229,6 +229,8 @@ static md_status build(md_scratch *s, const md_config *cfg, const md_workspace *
 	size_t i;
 
 	md_runner_init(&s->run, s->db, cfg, ws, cb, payload);
+	if (!ws)
+		return MD_OK; /* an empty database (migdeck restore fills it) */
 	if (ws->baseline_path && (rc = run_file(s, cfg, ws->baseline_path, err)) != MD_OK)
 		return rc;
 	/* the bookkeeping tables, as on the target (after the baseline, which
@@ -442,9 +444,13 @@ md_status md_scratch_create_local(md_scratch **out, md_db *target, const md_conf
 		building(err, rc);
 		goto fail;
 	}
-	say(progress, progress_payload, "%zu role%s of the target made; applying %zu file%s",
-	    roles, roles == 1 ? "" : "s", n + (ws->baseline_path ? 1 : 0),
-	    n + (ws->baseline_path ? 1 : 0) == 1 ? "" : "s");
+	if (ws)
+		say(progress, progress_payload, "%zu role%s of the target made; applying %zu file%s",
+		    roles, roles == 1 ? "" : "s", n + (ws->baseline_path ? 1 : 0),
+		    n + (ws->baseline_path ? 1 : 0) == 1 ? "" : "s");
+	else
+		say(progress, progress_payload, "%zu role%s of the target made", roles,
+		    roles == 1 ? "" : "s");
 	if ((rc = build(s, cfg, ws, files, n, cb, payload, err)) != MD_OK)
 		goto fail;
 	*out = s;

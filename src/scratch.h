@@ -58,7 +58,8 @@ md_status md_scratch_files(const md_workspace *ws, const md_plan *plan, const md
 			   size_t *n, md_error *err);
 
 /* Create the scratch database through admin (a connection to the target,
- * outside a transaction) and build it from ws's baseline and files.  cb
+ * outside a transaction) and build it from ws's baseline and files (ws
+ * NULL: an empty database, nothing built, for `migdeck restore`).  cb
  * (may be NULL) gets the statements' events.  On a failure the database is
  * dropped again and err names the file:line:col, its message starting with
  * "building the scratch database: ". */
