@@ -8,11 +8,20 @@
  * publishes the folders first (with no history) and then the full picture:
  * both share one workspace and its git states, counted by reference (the
  * count changes under the deck's mutex), so whichever picture goes last
- * frees them. */
+ * frees them.
+ *
+ * Targets: md_deck_switch hands the worker another config (the deck owns
+ * it); the worker takes it between two jobs, drops its connection and
+ * loads again.  Every switch asked for counts one generation: a picture
+ * the worker made with the settings before is dropped, never published.
+ * The other targets and a fleet's members are read over connections of
+ * their own, a few at a time (one thread each), each config derived from
+ * the base the deck was opened with. */
 #include "deck.h"
 
 #include "db.h"
 #include "diffs.h"
+#include "fleet.h"
 #include "runner.h"
 #include "util.h"
 
@@ -20,6 +29,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* A workspace and its git states, shared by the pictures of one load. */
@@ -30,7 +40,12 @@ struct md_deck_ws {
 };
 
 struct md_deck {
-	const md_config *cfg;
+	const md_config *base;   /* the caller's: targets and members derive from it */
+	const md_config *cfg;    /* the worker's: the settings in force */
+	md_config *own;          /* cfg when the deck owns it (a switch) */
+	md_config *next_cfg;     /* md_deck_switch: handed over, not taken yet */
+	const md_config *ui_cfg; /* the front end's: the settings in force */
+	unsigned gen, wgen;      /* switches asked for / taken by the worker */
 	md_deck_opts o;
 	pthread_t th;
 	int started;
@@ -40,6 +55,12 @@ struct md_deck {
 	md_deck_data *box_data;  /* published, not taken yet */
 	md_deck_db *box_db;
 	md_deck_diff *box_diff;
+	md_deck_others *box_others;
+	md_deck_fleet *box_fleet;
+	/* a fleet asked for: the group, number (fleet_asked != fleet_seq:
+	 * not started yet) */
+	char *fleet_group;
+	unsigned long fleet_seq, fleet_asked;
 	/* a diff asked for: kind, file, number (0: none) */
 	md_deck_diff_kind diff_kind;
 	char *diff_path;
@@ -51,11 +72,16 @@ struct md_deck {
 	/* the front end's side */
 	md_deck_data *cur_data;
 	md_deck_db *cur_db;
+	md_deck_others *cur_others;
+	md_deck_fleet *cur_fleet;
 	/* the worker's side */
 	md_db *db;
 	md_deck_db live;
 	int ever_up;
 	double next_poll;
+	double next_others;      /* when the other targets are read again */
+	int others_named;        /* their names were published (since the
+	                            open or the switch) */
 };
 
 double md_deck_now(void)
@@ -133,6 +159,53 @@ static void diff_free(md_deck_diff *x)
 	free(x);
 }
 
+static void others_free(md_deck_others *o)
+{
+	size_t i, j;
+
+	if (!o)
+		return;
+	for (i = 0; i < o->n; i++) {
+		md_deck_other *t = &o->t[i];
+
+		for (j = 0; j < t->nfiles; j++)
+			free(t->files[j].name);
+		free(t->files);
+		free(t->name);
+		free(t->error);
+		free(t->database);
+		free(t->version);
+	}
+	free(o->t);
+	free(o);
+}
+
+static void member_clear(md_deck_member *m)
+{
+	free(m->name);
+	free(m->target);
+	free(m->dbname);
+	free(m->schema);
+	free(m->error);
+	free(m->version);
+	free(m->last_version);
+	memset(m, 0, sizeof(*m));
+}
+
+static void fleet_free(md_deck_fleet *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	for (i = 0; i < f->n; i++)
+		member_clear(&f->m[i]);
+	free(f->m);
+	free(f->group);
+	free(f->error);
+	free(f);
+}
+
 static void db_clear(md_deck_db *s)
 {
 	free(s->target);
@@ -201,11 +274,23 @@ static md_deck_db *db_copy(const md_deck_db *s)
 	return c;
 }
 
+/* Under d->mu: a switch was asked for that the worker has not taken, so
+ * what it made is of the settings before: not to be published. */
+static int stale(const md_deck *d)
+{
+	return d->wgen != d->gen;
+}
+
 static void publish_data(md_deck *d, md_deck_data *x)
 {
 	md_deck_data *old;
 
 	pthread_mutex_lock(&d->mu);
+	if (stale(d)) {
+		pthread_mutex_unlock(&d->mu);
+		data_free(x);
+		return;
+	}
 	old = d->box_data;
 	d->box_data = x;
 	pthread_mutex_unlock(&d->mu);
@@ -219,6 +304,11 @@ static void publish_db(md_deck *d)
 	if (!c)
 		return;
 	pthread_mutex_lock(&d->mu);
+	if (stale(d)) {
+		pthread_mutex_unlock(&d->mu);
+		db_free(c);
+		return;
+	}
 	old = d->box_db;
 	d->box_db = c;
 	pthread_mutex_unlock(&d->mu);
@@ -369,6 +459,8 @@ static void classify_drift(md_deck *d, md_deck_data *x)
 	md_run_classify_drift(&run, x->plan);
 }
 
+static void load_others(md_deck *d);
+
 static void full_load(md_deck *d)
 {
 	md_deck_data *x = calloc(1, sizeof(*x));
@@ -438,6 +530,8 @@ static void full_load(md_deck *d)
 	d->latest = x;
 	publish_data(d, x);
 	publish_db(d);
+	/* then the other targets' view of these files (busy until done) */
+	load_others(d);
 }
 
 const char *md_deck_diff_name(md_deck_diff_kind kind)
@@ -537,9 +631,475 @@ static void compute_diff(md_deck *d, md_deck_diff_kind kind, const char *path, u
 		x->note = strdup(note);
 	}
 	pthread_mutex_lock(&d->mu);
+	if (stale(d)) {
+		pthread_mutex_unlock(&d->mu);
+		diff_free(x);
+		return;
+	}
 	diff_free(d->box_diff);
 	d->box_diff = x;
 	pthread_mutex_unlock(&d->mu);
+}
+
+/* ---- other databases: targets beside the files, fleet members ---------------- */
+
+/* One database read on the side: its history over a connection of its
+ * own (closed at once), and the plan it gives the workspace. */
+typedef struct probe {
+	md_config *cfg;           /* derived from the base; freed with the probe */
+	const md_workspace *ws;   /* the worker's latest; NULL: no plan */
+	md_history *hist;
+	md_plan *plan;
+	char *database;           /* PQdb of the connection */
+	char *error;              /* why there is no history, or NULL */
+} probe;
+
+static void probe_fail(probe *p, const md_error *err)
+{
+	char msg[1400];
+
+	md_error_format(err, msg, sizeof(msg));
+	free(p->error);
+	p->error = strdup(msg);
+}
+
+static void probe_run(probe *p)
+{
+	md_db *db = NULL;
+	md_error err;
+
+	md_error_clear(&err);
+	/* role "console": a short connect_timeout, so a target that is down
+	 * costs a few seconds, not a minute */
+	if (md_db_connect(&db, p->cfg, "console", &err) != MD_OK ||
+	    md_db_exec(db, "SET statement_timeout = '10s'", &err) != MD_OK ||
+	    md_history_load(db, p->cfg, &p->hist, &err) != MD_OK) {
+		probe_fail(p, &err);
+		md_db_close(db);
+		return;
+	}
+	p->database = strdup(md_db_name(db));
+	md_db_close(db);
+	if (p->ws && md_plan_build(&p->plan, p->ws, p->hist, &err) != MD_OK)
+		probe_fail(p, &err);
+}
+
+static void probe_clear(probe *p)
+{
+	md_plan_free(p->plan);
+	md_history_free(p->hist);
+	md_config_free(p->cfg);
+	free(p->database);
+	free(p->error);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The newest version applied (active, successful, not repeatable) and
+ * the outcome of the latest row (by applied_at, then id). */
+static void probe_summary(const probe *p, char **version, md_deck_outcome *last,
+			  char **last_version)
+{
+	const md_hist_row *newest = NULL, *latest = NULL;
+	md_version best, v;
+	size_t i;
+
+	*version = *last_version = NULL;
+	*last = MD_DECK_OUT_NONE;
+	for (i = 0; p->hist && i < p->hist->n; i++) {
+		const md_hist_row *r = &p->hist->rows[i];
+		const char *at = r->applied_at ? r->applied_at : "";
+
+		if (!latest || strcmp(at, latest->applied_at ? latest->applied_at : "") >= 0)
+			latest = r;
+		if (!r->success || !r->is_active || !r->version ||
+		    (r->kind && !strcmp(r->kind, "repeatable")) ||
+		    md_version_parse(&v, r->version, strlen(r->version)) != 0)
+			continue;
+		if (!newest || md_version_cmp(&v, &best) >= 0) {
+			newest = r;
+			best = v;
+		}
+	}
+	if (newest)
+		*version = strdup(newest->version);
+	if (latest) {
+		*last = !latest->success ? MD_DECK_OUT_FAILED
+			: !latest->is_active ? MD_DECK_OUT_ROLLED_BACK : MD_DECK_OUT_SUCCESS;
+		*last_version = xstrdup(latest->version);
+	}
+}
+
+static int stopping(md_deck *d)
+{
+	int s;
+
+	pthread_mutex_lock(&d->mu);
+	s = d->stop;
+	pthread_mutex_unlock(&d->mu);
+	return s;
+}
+
+/* Jobs 0..n-1 run by up to max threads (fn(ctx, i) for each); returns
+ * when all are done.  A deck that is closing takes no new job. */
+typedef struct pool {
+	md_deck *d;
+	pthread_mutex_t mu;
+	size_t next, n;
+	void (*fn)(void *ctx, size_t i);
+	void *ctx;
+} pool;
+
+static void *pool_thread(void *arg)
+{
+	pool *p = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&p->mu);
+		i = p->next < p->n ? p->next++ : p->n;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n || stopping(p->d))
+			return NULL;
+		p->fn(p->ctx, i);
+	}
+}
+
+static void pool_run(md_deck *d, size_t n, size_t max, void (*fn)(void *ctx, size_t i),
+		     void *ctx)
+{
+	pool p = { d, PTHREAD_MUTEX_INITIALIZER, 0, n, fn, ctx };
+	pthread_t th[8];
+	size_t k, started = 0;
+
+	if (max > sizeof(th) / sizeof(th[0]))
+		max = sizeof(th) / sizeof(th[0]);
+	/* the worker blocks every signal: its threads inherit that */
+	for (k = 1; k < max && k < n; k++)
+		if (pthread_create(&th[started], NULL, pool_thread, &p) == 0)
+			started++;
+	pool_thread(&p);
+	for (k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&p.mu);
+}
+
+/* The targets beside the one in force, in the settings' order. */
+static size_t other_names(const md_deck *d, const char **names)
+{
+	const md_config *cur = d->cfg;
+	size_t i, n = 0;
+
+	for (i = 0; i < d->base->ntargets && n < MD_DECK_MAX_OTHERS; i++) {
+		const char *name = d->base->targets[i].name;
+
+		if (cur->target && !cur->member && !strcasecmp(cur->target, name))
+			continue;
+		names[n++] = name;
+	}
+	return n;
+}
+
+static void others_one(void *ctx, size_t i)
+{
+	probe *p = &((probe *)ctx)[i];
+
+	if (p->cfg)
+		probe_run(p);
+}
+
+static int other_file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const md_deck_other_file *)a)->name,
+		      ((const md_deck_other_file *)b)->name);
+}
+
+/* Read every other target's history (at once, one thread each) and
+ * publish what each says of the files. */
+static void publish_others(md_deck *d, md_deck_others *o)
+{
+	md_deck_others *old;
+
+	pthread_mutex_lock(&d->mu);
+	if (stale(d)) {
+		pthread_mutex_unlock(&d->mu);
+		others_free(o);
+		return;
+	}
+	old = d->box_others;
+	d->box_others = o;
+	pthread_mutex_unlock(&d->mu);
+	others_free(old);
+}
+
+static void load_others(md_deck *d)
+{
+	const char *names[MD_DECK_MAX_OTHERS];
+	size_t n = other_names(d, names), i, j;
+	probe pr[MD_DECK_MAX_OTHERS];
+	md_deck_others *o;
+	md_error err;
+
+	d->next_others = md_deck_now() + d->o.others_seconds;
+	if (!d->base->ntargets)
+		return;
+	if (!d->others_named && n && (o = calloc(1, sizeof(*o)))) {
+		/* the first time: their names at once, the states to come */
+		if ((o->t = calloc(n, sizeof(*o->t))))
+			for (i = 0; i < n && (o->t[i].name = strdup(names[i])); i++)
+				o->n++;
+		publish_others(d, o);
+	}
+	d->others_named = 1;
+	memset(pr, 0, sizeof(pr));
+	for (i = 0; i < n; i++) {
+		md_error_clear(&err);
+		if (md_config_derive(d->base, names[i], NULL, NULL, NULL, &pr[i].cfg, &err) != MD_OK)
+			probe_fail(&pr[i], &err);
+		pr[i].ws = d->latest ? d->latest->ws : NULL;
+	}
+	pool_run(d, n, n, others_one, pr);
+	o = calloc(1, sizeof(*o));
+	if (o && n && !(o->t = calloc(n, sizeof(*o->t)))) {
+		free(o);
+		o = NULL;
+	}
+	for (i = 0; o && i < n; i++) {
+		md_deck_other *t = &o->t[i];
+		md_deck_outcome last;
+		char *lastv;
+
+		o->n++;
+		t->name = strdup(names[i]);
+		t->production = pr[i].cfg ? pr[i].cfg->production : 0;
+		t->up = pr[i].hist && !pr[i].error;
+		t->error = xstrdup(pr[i].error);
+		t->database = xstrdup(pr[i].database);
+		probe_summary(&pr[i], &t->version, &last, &lastv);
+		free(lastv);
+		if (!pr[i].plan)
+			continue;
+		t->npending = pr[i].plan->npending;
+		t->files = calloc(pr[i].plan->n ? pr[i].plan->n : 1, sizeof(*t->files));
+		for (j = 0; t->files && j < pr[i].plan->n; j++) {
+			const md_plan_item *it = &pr[i].plan->items[j];
+
+			if (!it->file || !(t->files[t->nfiles].name = strdup(it->file->name)))
+				continue;
+			t->files[t->nfiles++].state = it->state;
+		}
+		qsort(t->files, t->nfiles, sizeof(*t->files), other_file_cmp);
+	}
+	for (i = 0; i < n; i++)
+		probe_clear(&pr[i]);
+	if (!o)
+		return;
+	o->loaded = 1;
+	o->loaded_at = md_deck_now();
+	publish_others(d, o);
+}
+
+int md_deck_other_state(const md_deck_other *o, const char *name, md_state *state)
+{
+	md_deck_other_file key, *f;
+
+	if (!o || !o->files || !name)
+		return -1;
+	key.name = (char *)name;
+	f = bsearch(&key, o->files, o->nfiles, sizeof(*o->files), other_file_cmp);
+	if (!f)
+		return -1;
+	*state = f->state;
+	return 0;
+}
+
+/* The members of a group, through the fleet module's listing (src/fleet.h:
+ * the targets of a targets group, else the rows of its query run on the
+ * group's target), with what md_config_derive needs for each. */
+static md_status deck_group_members(const md_config *base, const char *group,
+				    md_deck_member **out, size_t *n, md_error *err)
+{
+	md_fleet *f = NULL;
+	md_deck_member *m = NULL;
+	size_t i;
+	md_status rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = md_fleet_list(&f, base, group, NULL, NULL, err)) != MD_OK)
+		return rc;
+	if (f->n && !(m = calloc(f->n, sizeof(*m)))) {
+		md_fleet_free(f);
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	}
+	for (i = 0; i < f->n; i++) {
+		const char *name = f->members[i].name;
+
+		m[i].name = strdup(name);
+		if (f->group->kind == MD_GROUP_TARGETS) {
+			m[i].target = strdup(name);
+		} else {
+			m[i].target = xstrdup(f->group->target);
+			if (f->group->kind == MD_GROUP_SCHEMAS)
+				m[i].schema = strdup(name);
+			else
+				m[i].dbname = strdup(name);
+		}
+	}
+	*out = m;
+	*n = f->n;
+	md_fleet_free(f);
+	return MD_OK;
+}
+
+static md_deck_fleet *fleet_copy(const md_deck_fleet *f)
+{
+	md_deck_fleet *c = calloc(1, sizeof(*c));
+	size_t i;
+
+	if (!c)
+		return NULL;
+	*c = *f;
+	c->group = xstrdup(f->group);
+	c->error = xstrdup(f->error);
+	c->m = f->n ? calloc(f->n, sizeof(*c->m)) : NULL;
+	if (!c->m)
+		c->n = 0;
+	for (i = 0; i < c->n; i++) {
+		const md_deck_member *s = &f->m[i];
+		md_deck_member *x = &c->m[i];
+
+		*x = *s;
+		x->name = xstrdup(s->name);
+		x->target = xstrdup(s->target);
+		x->dbname = xstrdup(s->dbname);
+		x->schema = xstrdup(s->schema);
+		x->error = xstrdup(s->error);
+		x->version = xstrdup(s->version);
+		x->last_version = xstrdup(s->last_version);
+	}
+	return c;
+}
+
+static void publish_fleet(md_deck *d, md_deck_fleet *f)
+{
+	md_deck_fleet *old;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&d->mu);
+	old = d->box_fleet;
+	d->box_fleet = f;
+	pthread_mutex_unlock(&d->mu);
+	fleet_free(old);
+}
+
+typedef struct fleet_job {
+	md_deck *d;
+	md_deck_fleet *fl;
+	const md_workspace *ws;
+	pthread_mutex_t mu;  /* the rows' results, done, publishing */
+} fleet_job;
+
+static void fleet_one(void *ctx, size_t i)
+{
+	fleet_job *j = ctx;
+	const md_deck_member *m = &j->fl->m[i]; /* name, target, dbname,
+						   schema: read-only here */
+	md_deck_member *row;
+	probe p;
+	md_error err;
+	md_deck_outcome last;
+	char *version, *lastv;
+
+	memset(&p, 0, sizeof(p));
+	md_error_clear(&err);
+	if (md_config_derive(j->d->base, m->target, m->dbname, m->schema,
+			     m->dbname || m->schema ? m->name : NULL, &p.cfg, &err) != MD_OK) {
+		probe_fail(&p, &err);
+	} else {
+		p.ws = j->ws;
+		probe_run(&p);
+	}
+	probe_summary(&p, &version, &last, &lastv);
+	pthread_mutex_lock(&j->mu);
+	row = &j->fl->m[i];
+	row->loaded = 1;
+	row->up = p.hist && !p.error;
+	row->error = xstrdup(p.error);
+	row->version = version;
+	row->last = last;
+	row->last_version = lastv;
+	row->npending = p.plan ? p.plan->npending : 0;
+	j->fl->done++;
+	publish_fleet(j->d, fleet_copy(j->fl));
+	pthread_mutex_unlock(&j->mu);
+	probe_clear(&p);
+}
+
+/* How many members are read at once. */
+#define FLEET_JOBS 4
+
+static void compute_fleet(md_deck *d, const char *group, unsigned long seq)
+{
+	md_deck_fleet *fl = calloc(1, sizeof(*fl));
+	md_error err;
+	fleet_job j;
+
+	if (!fl)
+		return;
+	fl->seq = seq;
+	fl->group = strdup(group);
+	fl->loading = 1;
+	md_error_clear(&err);
+	if (deck_group_members(d->base, group, &fl->m, &fl->n, &err) != MD_OK) {
+		char msg[1400];
+
+		md_error_format(&err, msg, sizeof(msg));
+		fl->error = strdup(msg);
+	}
+	if (fl->error || !fl->n) {
+		fl->loading = 0;
+		publish_fleet(d, fl);
+		return;
+	}
+	publish_fleet(d, fleet_copy(fl)); /* the names: progress 0 of n */
+	j.d = d;
+	j.fl = fl;
+	j.ws = d->latest ? d->latest->ws : NULL;
+	pthread_mutex_init(&j.mu, NULL);
+	pool_run(d, fl->n, FLEET_JOBS, fleet_one, &j);
+	pthread_mutex_destroy(&j.mu);
+	fl->loading = 0;
+	publish_fleet(d, fl);
+}
+
+/* The worker takes a config md_deck_switch handed over: a new connection,
+ * a new load; the config before is freed (the front end moved on). */
+static void take_config(md_deck *d, md_config *cfg)
+{
+	md_db_close(d->db);
+	d->db = NULL;
+	md_config_free(d->own);
+	d->own = cfg;
+	d->cfg = cfg;
+	db_clear(&d->live);
+	d->live.target = md_config_conn_display(cfg);
+	d->live.conn = MD_DECK_CONNECTING;
+	d->live.since = md_deck_now();
+	d->ever_up = 0;
+	d->next_poll = 0;
+	d->next_others = 0;
+	d->others_named = 0;
+	data_free(d->latest);
+	d->latest = NULL;
+}
+
+/* Under d->mu: nothing is asked for. */
+static int idle_now(const md_deck *d)
+{
+	return !d->want_full && d->diff_asked == d->diff_seq && !d->want_poll &&
+	       d->fleet_asked == d->fleet_seq && !d->next_cfg;
 }
 
 static void *worker(void *arg)
@@ -548,16 +1108,33 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&d->mu);
 	while (!d->stop) {
-		int full;
+		int full, others_due;
+		double now;
 
+		if (d->next_cfg) {
+			/* a switch: the settings before are done with */
+			md_config *cfg = d->next_cfg;
+
+			d->next_cfg = NULL;
+			d->wgen = d->gen;
+			pthread_mutex_unlock(&d->mu);
+			take_config(d, cfg);
+			pthread_mutex_lock(&d->mu);
+			d->want_full = d->busy = 1;
+			continue;
+		}
 		if (d->want_poll) {
 			d->want_poll = 0;
 			d->next_poll = 0; /* due now */
 		}
-		if (!d->want_full && d->diff_asked == d->diff_seq) {
+		now = md_deck_now();
+		others_due = d->base->ntargets > 0 && now >= d->next_others;
+		if (!d->want_full && d->diff_asked == d->diff_seq && d->fleet_asked == d->fleet_seq &&
+		    !others_due) {
 			double wake = d->db ? d->next_poll : d->busy == 2 ? 0 : d->live.retry_at;
-			double now = md_deck_now();
 
+			if (d->base->ntargets > 0 && d->next_others < wake)
+				wake = d->next_others;
 			if (wake > now) {
 				struct timespec ts;
 
@@ -580,7 +1157,22 @@ static void *worker(void *arg)
 			compute_diff(d, kind, path ? path : "", seq);
 			free(path);
 			pthread_mutex_lock(&d->mu);
-			if (!d->want_full && d->diff_asked == d->diff_seq && !d->want_poll)
+			if (idle_now(d))
+				d->busy = 0;
+			pthread_cond_broadcast(&d->cv);
+			continue;
+		}
+		if (!full && d->fleet_asked != d->fleet_seq) {
+			char *group = d->fleet_group;
+			unsigned long seq = d->fleet_asked;
+
+			d->fleet_group = NULL;
+			d->fleet_seq = seq;
+			pthread_mutex_unlock(&d->mu);
+			compute_fleet(d, group ? group : "", seq);
+			free(group);
+			pthread_mutex_lock(&d->mu);
+			if (idle_now(d))
 				d->busy = 0;
 			pthread_cond_broadcast(&d->cv);
 			continue;
@@ -588,6 +1180,8 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&d->mu);
 		if (full) {
 			full_load(d);
+		} else if (others_due) {
+			load_others(d);
 		} else if (!d->db) {
 			try_connect(d);
 			if (d->db) {
@@ -602,8 +1196,8 @@ static void *worker(void *arg)
 			publish_db(d);
 		}
 		pthread_mutex_lock(&d->mu);
-		if (((full && !d->want_full) || (!full && d->busy == 2)) && d->diff_asked == d->diff_seq &&
-		    !d->want_poll)
+		/* (the other targets' reload answers no poll asked for) */
+		if ((full || (!others_due && d->busy == 2)) && idle_now(d))
 			d->busy = 0;
 		pthread_cond_broadcast(&d->cv);
 	}
@@ -628,9 +1222,10 @@ md_status md_deck_open(md_deck **out, const md_config *cfg, const md_deck_opts *
 		free(d);
 		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
 	}
-	d->cfg = cfg;
+	d->base = d->cfg = d->ui_cfg = cfg;
 	d->o.poll_seconds = opts && opts->poll_seconds > 0 ? opts->poll_seconds : 2.0;
 	d->o.retry_seconds = opts && opts->retry_seconds > 0 ? opts->retry_seconds : 5.0;
+	d->o.others_seconds = opts && opts->others_seconds > 0 ? opts->others_seconds : 30.0;
 	d->live.target = md_config_conn_display(cfg);
 	d->live.conn = MD_DECK_CONNECTING;
 	d->live.since = md_deck_now();
@@ -700,6 +1295,13 @@ int md_deck_close(md_deck *d)
 	db_free(d->box_db);
 	data_free(d->cur_data);
 	db_free(d->cur_db);
+	others_free(d->box_others);
+	others_free(d->cur_others);
+	fleet_free(d->box_fleet);
+	fleet_free(d->cur_fleet);
+	free(d->fleet_group);
+	md_config_free(d->next_cfg);
+	md_config_free(d->own);
 	pthread_cond_destroy(&d->cv);
 	pthread_mutex_destroy(&d->mu);
 	free(d);
@@ -711,16 +1313,32 @@ int md_deck_take(md_deck *d)
 	md_deck_data *x;
 	md_deck_db *s;
 	md_deck_diff *f;
+	md_deck_others *o;
+	md_deck_fleet *fl;
 	int got = 0;
 
 	pthread_mutex_lock(&d->mu);
 	x = d->box_data;
 	s = d->box_db;
 	f = d->box_diff;
+	o = d->box_others;
+	fl = d->box_fleet;
 	d->box_data = NULL;
 	d->box_db = NULL;
 	d->box_diff = NULL;
+	d->box_others = NULL;
+	d->box_fleet = NULL;
 	pthread_mutex_unlock(&d->mu);
+	if (o) {
+		others_free(d->cur_others);
+		d->cur_others = o;
+		got |= 8;
+	}
+	if (fl) {
+		fleet_free(d->cur_fleet);
+		d->cur_fleet = fl;
+		got |= 16;
+	}
 	if (f) {
 		diff_free(d->cur_diff);
 		d->cur_diff = f;
@@ -822,6 +1440,87 @@ int md_deck_wait_idle(md_deck *d, double timeout_s)
 	b = d->busy;
 	pthread_mutex_unlock(&d->mu);
 	return !b;
+}
+
+void md_deck_switch(md_deck *d, md_config *cfg)
+{
+	md_config *unseen;
+	md_deck_data *bx, *fresh = calloc(1, sizeof(*fresh));
+	md_deck_db *bs, *live = calloc(1, sizeof(*live));
+	md_deck_diff *bf;
+	md_deck_others *bo;
+
+	pthread_mutex_lock(&d->mu);
+	unseen = d->next_cfg; /* a switch the worker never took */
+	d->next_cfg = cfg;
+	d->gen++;
+	d->busy = 1;
+	bx = d->box_data;
+	bs = d->box_db;
+	bf = d->box_diff;
+	bo = d->box_others;
+	d->box_data = NULL;
+	d->box_db = NULL;
+	d->box_diff = NULL;
+	d->box_others = NULL;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	md_config_free(unseen);
+	data_free(bx);
+	db_free(bs);
+	diff_free(bf);
+	others_free(bo);
+	d->ui_cfg = cfg;
+	/* the pictures of the settings before go: empty ones until the
+	 * worker has the new ones */
+	if (fresh) {
+		fresh->refs = 1;
+		data_free(d->cur_data);
+		d->cur_data = fresh;
+	}
+	if (live) {
+		live->target = md_config_conn_display(cfg);
+		live->conn = MD_DECK_CONNECTING;
+		live->since = md_deck_now();
+		db_free(d->cur_db);
+		d->cur_db = live;
+	}
+	others_free(d->cur_others);
+	d->cur_others = NULL;
+}
+
+const md_config *md_deck_config(const md_deck *d)
+{
+	return d->ui_cfg;
+}
+
+const md_config *md_deck_base(const md_deck *d)
+{
+	return d->base;
+}
+
+const md_deck_others *md_deck_current_others(const md_deck *d)
+{
+	return d->cur_others;
+}
+
+unsigned long md_deck_load_fleet(md_deck *d, const char *group)
+{
+	unsigned long seq;
+
+	pthread_mutex_lock(&d->mu);
+	free(d->fleet_group);
+	d->fleet_group = strdup(group);
+	seq = ++d->fleet_asked;
+	d->busy = 1;
+	pthread_cond_broadcast(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	return seq;
+}
+
+const md_deck_fleet *md_deck_current_fleet(const md_deck *d)
+{
+	return d->cur_fleet;
 }
 
 md_git_state md_deck_git_state(const md_deck_data *data, const md_file *f)

@@ -91,14 +91,78 @@ typedef struct md_deck_diff {
 	char *error;            /* why there is no diff, or NULL */
 } md_deck_diff;
 
+/* Other targets beside the files: for each [target.NAME] other than the
+ * one in force (at most MD_DECK_MAX_OTHERS, in file order), its own
+ * history read over a short-lived connection (role "console": a short
+ * connect_timeout), and the state it gives each file of the workspace. */
+#define MD_DECK_MAX_OTHERS 4
+
+typedef struct md_deck_other_file {
+	char *name;             /* the file's name (md_file.name) */
+	md_state state;         /* in that target's plan */
+} md_deck_other_file;
+
+typedef struct md_deck_other {
+	char *name;             /* the [target.NAME] */
+	int production;         /* its production setting */
+	int up;                 /* its history was read (else error says why) */
+	char *error;
+	char *database;         /* the database it names (PQdb), or NULL */
+	char *version;          /* the newest applied version there, or NULL */
+	size_t npending;        /* what migrate would run there */
+	md_deck_other_file *files; /* sorted by name */
+	size_t nfiles;
+} md_deck_other;
+
+typedef struct md_deck_others {
+	md_deck_other *t;       /* in the order of the settings */
+	size_t n;
+	int loaded;             /* 0: the names only, still loading */
+	double loaded_at;
+} md_deck_others;
+
+/* One member of a fleet ([group.NAME]) as the fleet view shows it. */
+typedef enum md_deck_outcome {
+	MD_DECK_OUT_NONE = 0,   /* no history row (or not read) */
+	MD_DECK_OUT_SUCCESS,    /* the latest row succeeded and is active */
+	MD_DECK_OUT_FAILED,     /* the latest row failed */
+	MD_DECK_OUT_ROLLED_BACK /* the latest row was rolled back */
+} md_deck_outcome;
+
+typedef struct md_deck_member {
+	char *name;             /* as shown: the target, database or schema */
+	char *target;           /* md_config_derive's target (NULL: none) */
+	char *dbname;           /* a database member's database, else NULL */
+	char *schema;           /* a schema member's schema, else NULL */
+	int loaded;             /* the fields below are filled */
+	int up;                 /* its history was read (else error says why) */
+	char *error;
+	char *version;          /* the newest applied version, or NULL */
+	size_t npending;        /* what migrate would run there */
+	md_deck_outcome last;   /* the outcome of its latest history row */
+	char *last_version;     /* that row's version */
+} md_deck_member;
+
+typedef struct md_deck_fleet {
+	unsigned long seq;      /* the request it answers */
+	char *group;
+	md_deck_member *m;      /* in the group's order */
+	size_t n;
+	size_t done;            /* members loaded so far */
+	int loading;            /* more to come */
+	char *error;            /* the members could not be listed, or NULL */
+} md_deck_fleet;
+
 typedef struct md_deck md_deck;
 
 typedef struct md_deck_opts {
 	double poll_seconds;    /* lock and waiters poll (default 2) */
 	double retry_seconds;   /* reconnect attempts (default 5) */
+	double others_seconds;  /* other targets reloaded (default 30) */
 } md_deck_opts;
 
-/* Start the worker; it loads at once.  cfg must outlive the deck. */
+/* Start the worker; it loads at once.  cfg (the base: other targets and
+ * fleet members are derived from it) must outlive the deck. */
 md_status md_deck_open(md_deck **out, const md_config *cfg, const md_deck_opts *opts,
 		       md_error *err);
 /* Stop the worker and free everything (NULL accepted).  Returns 0, or -1
@@ -109,7 +173,7 @@ int md_deck_close(md_deck *d);
 
 /* Take what the worker published since the last call: returns a bit set,
  * 1 = new data (md_deck_data changed), 2 = new database state, 4 = a new
- * diff. */
+ * diff, 8 = new other targets' states, 16 = a new fleet picture. */
 int md_deck_take(md_deck *d);
 /* The pictures taken last (never NULL after md_deck_open; data->ws may be
  * NULL before the first scan). */
@@ -137,6 +201,32 @@ void md_deck_refresh(md_deck *d);
 int md_deck_busy(md_deck *d);
 /* Wait until not busy or timeout_s passed; returns !busy. */
 int md_deck_wait_idle(md_deck *d, double timeout_s);
+
+/* ---- targets and fleets ---------------------------------------------------- */
+
+/* Switch to another database: cfg comes from md_config_derive on the base
+ * (another target, or a fleet member) and belongs to the deck from now on
+ * (freed when the deck is done with it; the base stays the caller's).  The
+ * worker drops its connection and loads again; until the new pictures
+ * come, md_deck_current is empty and md_deck_db_state says connecting. */
+void md_deck_switch(md_deck *d, md_config *cfg);
+/* The settings in force (the base, or the last switched to) and the base. */
+const md_config *md_deck_config(const md_deck *d);
+const md_config *md_deck_base(const md_deck *d);
+
+/* The other targets taken last (NULL before the first; n 0 when the
+ * settings have no other target). */
+const md_deck_others *md_deck_current_others(const md_deck *d);
+/* The state a target gives the file named name: 0 and *state, or -1 when
+ * it is not known (unreachable, not loaded, not in its plan). */
+int md_deck_other_state(const md_deck_other *o, const char *name, md_state *state);
+
+/* Load the fleet of [group.NAME] (members listed, then each read, a few at
+ * a time; a picture after each); busy until the last.  Returns the
+ * request's number. */
+unsigned long md_deck_load_fleet(md_deck *d, const char *group);
+/* The last fleet picture taken (NULL before any). */
+const md_deck_fleet *md_deck_current_fleet(const md_deck *d);
 
 /* The git state of a file of the current data (MD_GIT_UNKNOWN if none). */
 md_git_state md_deck_git_state(const md_deck_data *data, const md_file *f);

@@ -3,6 +3,7 @@
 
 #include "db.h"
 #include "history.h"
+#include "backup.h"
 #include "plan.h"
 #include "runner.h"
 #include "workspace.h"
@@ -27,6 +28,8 @@ struct md_stepper {
 	pthread_cond_t cv;
 	int cmd, stop;
 	int cancel_req;          /* Ctrl-C: stop an "all" between statements too */
+	const md_file *f;        /* the forward file, for 'b' (begin on the thread) */
+	int rollback;
 	/* the state the front end copies */
 	md_stepper_view v;
 };
@@ -101,6 +104,14 @@ static void on_event(const md_run_event *ev, void *payload)
 	switch (ev->kind) {
 	case MD_RUN_STATEMENT:
 		s->v.running = (int)s->step.sent;
+		s->v.stmt_started = now_s();
+		s->v.has_progress = 0;
+		break;
+	case MD_RUN_PROGRESS:
+		if (ev->progress) {
+			s->v.progress = *ev->progress;
+			s->v.has_progress = 1;
+		}
 		break;
 	case MD_RUN_STATEMENT_DONE:
 		if (s->step.sent < s->v.n) {
@@ -114,6 +125,7 @@ static void on_event(const md_run_event *ev, void *payload)
 			add_log(s, line);
 		}
 		s->v.running = -1;
+		s->v.has_progress = 0;
 		break;
 	case MD_RUN_NOTICE:
 	case MD_RUN_WARNING:
@@ -125,6 +137,7 @@ static void on_event(const md_run_event *ev, void *payload)
 		if (ev->err)
 			set_error(s, ev->err);
 		s->v.running = -1;
+		s->v.has_progress = 0;
 		break;
 	case MD_RUN_MOVED:
 		snprintf(line, sizeof(line), "moved %s", ev->text ? ev->text : "");
@@ -139,10 +152,72 @@ static void on_event(const md_run_event *ev, void *payload)
 			 ev->ms);
 		add_log(s, line);
 		break;
+	case MD_RUN_BACKUP_PROGRESS:
+	case MD_RUN_BACKUP_DONE:
+		snprintf(line, sizeof(line), "backup: %s%s", ev->text ? md_show_path(ev->text) : "",
+			 ev->kind == MD_RUN_BACKUP_DONE ? " (done)" : "");
+		add_log(s, line);
+		break;
 	default:
 		break;
 	}
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* Begin the file: md_step_begin (which takes the backup first when one is
+ * due), then the view's statements.  From open, or on the thread ('b'). */
+static md_status begin_file(md_stepper *s, md_error *err)
+{
+	md_status rc;
+	size_t i, k;
+	md_stepper_stmt *stmts;
+
+	pthread_mutex_lock(&s->mu);
+	rc = s->cancel_req && s->v.backing_up ? MD_ERR_REFUSED : MD_OK;
+	pthread_mutex_unlock(&s->mu);
+	if (rc)
+		return md_error_set(err, rc, NULL, 0, 0, "stopped before the backup began");
+	if ((rc = md_step_begin(&s->step, &s->run, s->f, s->rollback, err)) != MD_OK)
+		return rc;
+	stmts = calloc(s->step.p->nsend ? s->step.p->nsend : 1, sizeof(*stmts));
+	if (!stmts) {
+		md_step_abort(&s->step);
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	}
+	for (i = 0, k = 0; i < s->step.p->n; i++) {
+		const md_prepared_stmt *ps = &s->step.p->stmts[i];
+		const char *t = ps->sql.text ? ps->sql.text : "";
+		size_t len = strcspn(t, "\n");
+
+		if (ps->skip)
+			continue;
+		stmts[k].line = ps->st.line;
+		stmts[k].col = ps->st.col;
+		stmts[k].text = strndup(t, len > 200 ? 200 : len);
+		k++;
+	}
+	pthread_mutex_lock(&s->mu);
+	free(s->v.path);
+	free(s->v.action);
+	s->v.path = strdup(s->step.p->path);
+	s->v.action = strdup(s->step.action);
+	if (s->v.stmts) {
+		for (i = 0; i < s->v.n; i++)
+			free(s->v.stmts[i].text);
+		free(s->v.stmts);
+	}
+	s->v.stmts = stmts;
+	s->v.n = k;
+	s->v.autocommit = s->step.autocommit;
+	s->v.started = now_s();
+	s->v.pid = s->db->conn ? md_db_backend_pid(s->db) : 0;
+	free(s->v.backup);
+	s->v.backup = s->run.backup_path[0] ? strdup(s->run.backup_path) : NULL;
+	s->v.state = k ? MD_STEPPER_READY : MD_STEPPER_ALL_RAN;
+	pthread_mutex_unlock(&s->mu);
+	if (!s->v.path || !s->v.action)
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	return MD_OK;
 }
 
 static void run_command(md_stepper *s, int cmd)
@@ -152,6 +227,19 @@ static void run_command(md_stepper *s, int cmd)
 	int r = 1;
 
 	md_error_clear(&err);
+	if (cmd == 'b') {
+		md_status rc = begin_file(s, &err);
+
+		pthread_mutex_lock(&s->mu);
+		s->v.backing_up = 0;
+		if (rc != MD_OK) {
+			set_error(s, &err);
+			add_log(s, "nothing was changed: x closes");
+			s->v.state = MD_STEPPER_FAILED;
+		}
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
 	switch (cmd) {
 	case 'n':
 	case 'a':
@@ -225,10 +313,16 @@ static void *thread_main(void *arg)
 md_status md_stepper_open(md_stepper **out, const md_config *cfg, const char *path, int rollback,
 			  md_error *err)
 {
+	return md_stepper_open_backup(out, cfg, path, rollback, NULL, err);
+}
+
+md_status md_stepper_open_backup(md_stepper **out, const md_config *cfg, const char *path,
+				 int rollback, const char *backup, md_error *err)
+{
 	md_stepper *s = calloc(1, sizeof(*s));
 	const md_file *f = NULL;
 	md_status rc;
-	size_t i, k;
+	size_t i;
 
 	*out = NULL;
 	if (!s)
@@ -276,32 +370,31 @@ md_status md_stepper_open(md_stepper **out, const md_config *cfg, const char *pa
 	}
 	s->canceller = md_db_canceller(s->db);
 	md_runner_init(&s->run, s->db, cfg, s->ws, on_event, s);
-	if ((rc = md_step_begin(&s->step, &s->run, f, rollback, err)) != MD_OK)
-		goto fail;
-	s->v.path = strdup(s->step.p->path);
-	s->v.action = strdup(s->step.action);
-	s->v.autocommit = s->step.autocommit;
-	s->v.started = now_s();
-	s->v.pid = s->db->conn ? md_db_backend_pid(s->db) : 0;
-	s->v.stmts = calloc(s->step.p->nsend ? s->step.p->nsend : 1, sizeof(*s->v.stmts));
-	if (!s->v.path || !s->v.action || !s->v.stmts) {
-		rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	/* a long statement's progress, asked twice a second (doc/progress.md) */
+	s->run.progress_ms = MD_PROGRESS_DELAY_MS;
+	if (backup && *backup)
+		snprintf(s->run.backup_path, sizeof(s->run.backup_path), "%s", backup);
+	s->f = f;
+	s->rollback = rollback;
+	if (cfg->backup_pg_dump && !s->run.backup_path[0]) {
+		/* pg_dump may take minutes: on the thread, the front end stays
+		 * responsive and shows its progress from the log */
+		s->v.path = strdup(f->path);
+		s->v.action = strdup(rollback ? "rollback" : "apply");
+		s->v.stmts = calloc(1, sizeof(*s->v.stmts));
+		if (!s->v.path || !s->v.action || !s->v.stmts) {
+			rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+			goto fail;
+		}
+		s->v.started = now_s();
+		s->v.pid = s->db->conn ? md_db_backend_pid(s->db) : 0;
+		s->v.state = MD_STEPPER_RUNNING;
+		s->v.backing_up = 1;
+		s->cmd = 'b';
+		add_log(s, "backup: [database] backup = pg_dump: a backup first (Ctrl-C stops it)");
+	} else if ((rc = begin_file(s, err)) != MD_OK) {
 		goto fail;
 	}
-	for (i = 0, k = 0; i < s->step.p->n; i++) {
-		const md_prepared_stmt *ps = &s->step.p->stmts[i];
-		const char *t = ps->sql.text ? ps->sql.text : "";
-		size_t len = strcspn(t, "\n");
-
-		if (ps->skip)
-			continue;
-		s->v.stmts[k].line = ps->st.line;
-		s->v.stmts[k].col = ps->st.col;
-		s->v.stmts[k].text = strndup(t, len > 200 ? 200 : len);
-		k++;
-	}
-	s->v.n = k;
-	s->v.state = k ? MD_STEPPER_READY : MD_STEPPER_ALL_RAN;
 	{
 		/* the thread takes no signals: the front end's handlers get them */
 		sigset_t all, old;
@@ -370,6 +463,8 @@ void md_stepper_cancel(md_stepper *s)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->cancel_req = 1;
+	if (s->v.backing_up)
+		md_backup_stop();
 	pthread_mutex_unlock(&s->mu);
 	if (s->canceller && md_stepper_busy(s))
 		md_db_cancel_send(s->canceller);
@@ -388,6 +483,7 @@ md_stepper_view *md_stepper_view_get(md_stepper *s)
 	c->action = s->v.action ? strdup(s->v.action) : NULL;
 	c->error = s->v.error ? strdup(s->v.error) : NULL;
 	c->error_line = s->v.error_line ? strdup(s->v.error_line) : NULL;
+	c->backup = s->v.backup ? strdup(s->v.backup) : NULL;
 	c->stmts = calloc(s->v.n ? s->v.n : 1, sizeof(*c->stmts));
 	c->log = calloc(s->v.nlog ? s->v.nlog : 1, sizeof(*c->log));
 	for (i = 0; c->stmts && i < s->v.n; i++) {
@@ -412,6 +508,7 @@ static void view_clear(md_stepper_view *v)
 	free(v->action);
 	free(v->error);
 	free(v->error_line);
+	free(v->backup);
 	for (i = 0; v->stmts && i < v->n; i++)
 		free(v->stmts[i].text);
 	free(v->stmts);
@@ -435,6 +532,8 @@ void md_stepper_close(md_stepper *s)
 	if (s->started) {
 		pthread_mutex_lock(&s->mu);
 		s->cancel_req = 1;
+		if (s->v.backing_up)
+			md_backup_stop();
 		if (s->cmd)
 			md_db_cancel_send(s->canceller); /* a statement that may never end */
 		while (s->cmd)
@@ -449,6 +548,7 @@ void md_stepper_close(md_stepper *s)
 	else
 		md_prepared_free(s->step.p);
 	md_db_canceller_free(s->canceller);
+	md_runner_done(&s->run);
 	md_db_close(s->db);
 	md_workspace_free(s->ws);
 	view_clear(&s->v);

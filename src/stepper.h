@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "progress.h"
 
 typedef struct md_stepper md_stepper;
 
@@ -48,6 +49,12 @@ typedef struct md_stepper_view {
 	unsigned error_col;    /* 1-based column in it, 0 when unknown */
 	double started;        /* epoch seconds */
 	int pid;               /* the backend running the statements */
+	double stmt_started;   /* epoch seconds: the statement running now began */
+	int backing_up;        /* RUNNING: pg_dump is taking the backup first */
+	char *backup;          /* the backup of this change (path), or NULL */
+	int has_progress;      /* progress holds what PostgreSQL last reported on
+	                          the statement running now (doc/progress.md) */
+	md_progress progress;
 } md_stepper_view;
 
 /* Connect (application_name migdeck:<user>:stepper), take the migdeck lock
@@ -57,6 +64,16 @@ typedef struct md_stepper_view {
  * is open when this returns (unless the file cannot run in one). */
 md_status md_stepper_open(md_stepper **out, const md_config *cfg, const char *path,
 			  int rollback, md_error *err);
+
+/* md_stepper_open, for [database] backup = pg_dump: the backup is taken on
+ * the stepper's thread (state RUNNING, backing_up set, its progress in the
+ * log; md_stepper_cancel stops pg_dump), then the file begins (READY or
+ * ALL_RAN); a failed backup is FAILED with nothing changed (x closes).
+ * backup non-NULL: a backup taken moments ago for the same run (the
+ * console's a/u queue), used instead of taking another.  Without backup =
+ * pg_dump this is md_stepper_open. */
+md_status md_stepper_open_backup(md_stepper **out, const md_config *cfg, const char *path,
+				 int rollback, const char *backup, md_error *err);
 
 /* 'n' next statement, 'a' all the rest, 'c' commit, 'x' abort.  Ignored
  * while a command runs or when the state does not allow it (returns 0). */

@@ -28,6 +28,8 @@
 	X(APPLY, "apply", "a", "apply", "apply the pending migrations up to the selected one, without stepping") \
 	X(ROLLBACK, "rollback", "u", "undo", "roll back the selected applied migration with its pair (asks first)") \
 	X(MOVE, "move", "m", "move", "move the selected file to another folder, if the database agrees") \
+	X(TARGET, "target", "t", "target", "switch to another [target.NAME] (a chooser; Enter switches)") \
+	X(FLEET, "fleet", "F", "fleet", "a group's fleet: each member's version, pending, last outcome") \
 	X(STEP_NEXT, "step-next", "n", "next", "in the stepper: run the next statement") \
 	X(STEP_ALL, "step-all", "a", "all", "in the stepper: run every statement left") \
 	X(STEP_COMMIT, "step-commit", "c", "commit", "in the stepper: record, COMMIT, move the file, commit the move") \

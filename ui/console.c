@@ -71,10 +71,27 @@ typedef struct script_ev {
 } script_ev;
 
 typedef struct ui {
-	const md_config *cfg;
+	const md_config *cfg;     /* the settings in force (md_deck_config) */
+	const md_config *base;    /* as loaded: its targets and groups */
 	md_deck *deck;
 	const md_deck_data *data;
 	const md_deck_db *db;
+	const md_deck_others *others; /* the other targets' states, or NULL */
+	/* t and F: a chooser of targets ('t') or groups ('g') over the panes;
+	 * names[i] NULL is "default" (the settings without a target) */
+	int pick;
+	char **pick_names, **pick_lines;
+	size_t pick_n, pick_sel;
+	WINDOW *pickw;
+	PANEL *pick_p;
+	/* the fleet view of a group: the picture asked for, the cursor */
+	int fleet;
+	char fleet_group[128];
+	unsigned long fleet_want;
+	size_t fleet_sel, fleet_top;
+	char member_of[128];      /* the group of the member in force, or "" */
+	WINDOW *fleetw;
+	PANEL *fleet_p;
 	list lists[3];
 	int focus, last_folder;
 	int maximized, help, help_top, help_lines, db_lines;
@@ -100,6 +117,7 @@ typedef struct ui {
 	 * stepping, through the same stepper; u asks first; on a production
 	 * database every run waits for the database name to be typed */
 	char **auto_q;
+	char auto_backup[4096];  /* the backup the a/u run took first ("" none) */
 	size_t auto_n, auto_i;
 	int auto_rollback, auto_active;
 	int ask;               /* 0, 'u' (y/n), 'p' (type the database name) */
@@ -415,6 +433,17 @@ static void sync_preview(ui *u, int force)
 
 /* ---- layout -------------------------------------------------------------------- */
 
+/* An overlay's panel and window gone (either may be NULL). */
+static void drop_overlay(PANEL **pan, WINDOW **win)
+{
+	if (*pan)
+		del_panel(*pan);
+	if (*win)
+		delwin(*win);
+	*pan = NULL;
+	*win = NULL;
+}
+
 static void free_windows(ui *u)
 {
 	int p;
@@ -435,12 +464,9 @@ static void free_windows(ui *u)
 		del_panel(u->status_p);
 	if (u->help_p)
 		del_panel(u->help_p);
-	if (u->step_p)
-		del_panel(u->step_p);
-	if (u->stepw)
-		delwin(u->stepw);
-	u->step_p = NULL;
-	u->stepw = NULL;
+	drop_overlay(&u->step_p, &u->stepw);
+	drop_overlay(&u->fleet_p, &u->fleetw);
+	drop_overlay(&u->pick_p, &u->pickw);
 	if (u->title)
 		delwin(u->title);
 	if (u->tabs)
@@ -459,6 +485,29 @@ static WINDOW *mkwin(rect r, PANEL **pan)
 
 	*pan = w ? new_panel(w) : NULL;
 	return w;
+}
+
+/* The chooser's window: as tall as its entries, centred over the panes. */
+static void make_pick_window(ui *u)
+{
+	rect r;
+
+	if (u->pick_p)
+		del_panel(u->pick_p);
+	if (u->pickw)
+		delwin(u->pickw);
+	u->pick_p = NULL;
+	u->pickw = NULL;
+	if (!u->pick || u->too_small)
+		return;
+	r.w = COLS - 4;
+	r.h = (int)u->pick_n + 3;
+	if (r.h > LINES - 4)
+		r.h = LINES - 4;
+	r.y = (LINES - r.h) / 2;
+	r.x = (COLS - r.w) / 2;
+	u->pickw = mkwin(r, &u->pick_p);
+	u->dirty = 1;
 }
 
 static void layout(ui *u)
@@ -521,6 +570,8 @@ static void layout(ui *u)
 	r = (rect){ body_y, 0, body_h, cols };
 	u->helpw = mkwin(r, &u->help_p);
 	u->stepw = mkwin(r, &u->step_p);
+	u->fleetw = mkwin(r, &u->fleet_p);
+	make_pick_window(u);
 	u->dirty = 1;
 }
 
@@ -538,13 +589,69 @@ static int pane_visible(const ui *u, int p)
 
 /* ---- drawing ------------------------------------------------------------------- */
 
+/* The other targets' columns of a folder pane: one per target, as wide
+ * as its name (at most OTHER_NAME_W) and a space, as many as leave a row
+ * MIN_ROW_COLS for the rest.  Returns their width; *n how many. */
+#define OTHER_NAME_W 7
+#define MIN_ROW_COLS 32
+
+static int other_width(const char *name)
+{
+	int w = ui_width(name, strlen(name));
+
+	return (w > OTHER_NAME_W ? OTHER_NAME_W : w < 1 ? 1 : w) + 1;
+}
+
+static int other_cols(const ui *u, int cw, size_t *n)
+{
+	int w = 0;
+	size_t k;
+
+	*n = 0;
+	for (k = 0; u->others && k < u->others->n; k++) {
+		int ow = other_width(u->others->t[k].name);
+
+		if (cw - (w + ow) < MIN_ROW_COLS)
+			break;
+		w += ow;
+		(*n)++;
+	}
+	return w;
+}
+
+/* What target t says of the item: a mark of the marks table, M_UNKNOWN
+ * while loading, -1 when unreachable (drawn "?"), -2 when it has nothing
+ * to say (a row without a file). */
+static int other_mark(const ui *u, const md_deck_other *t, const md_plan_item *it)
+{
+	md_state st;
+
+	if (!it->file)
+		return -2;
+	if (!u->others->loaded)
+		return M_UNKNOWN;
+	if (!t->up)
+		return -1;
+	if (md_deck_other_state(t, it->file->name, &st) != 0)
+		return -2;
+	switch (st) {
+	case MD_STATE_APPLIED: return M_APPLIED;
+	case MD_STATE_FAILED: return M_FAILED;
+	case MD_STATE_ROLLED_BACK: return M_ROLLED_BACK;
+	case MD_STATE_ARCHIVED: return M_ARCHIVED;
+	case MD_STATE_MISSING_FILE: return M_MISSING;
+	case MD_STATE_PENDING: return M_PENDING;
+	}
+	return -2;
+}
+
 static void draw_folder(ui *u, int p)
 {
 	WINDOW *w = u->win[p];
 	list *l = &u->lists[p];
-	int h, wd, rows, cw, vw = 0, sw, dw, avail, descw, y;
+	int h, wd, rows, cw, vw = 0, sw, dw, avail, descw, y, ow, ox;
 	char title[128], words[128];
-	size_t i;
+	size_t i, no, k;
 
 	getmaxyx(w, h, wd);
 	werase(w);
@@ -554,6 +661,16 @@ static void draw_folder(ui *u, int p)
 	cw = wd - 2;
 	if (rows <= 0 || cw <= 0)
 		return;
+	/* the other targets: their names in the top border, over their column */
+	ow = other_cols(u, cw, &no);
+	ox = wd - 2 - ow;
+	for (k = 0, i = 0; k < no; k++) {
+		const char *name = u->others->t[k].name;
+
+		ui_puts(w, 0, ox + (int)i, name, other_width(name) - 1,
+			u->focus == p ? R_BORDER_FOCUS : R_BORDER);
+		i += (size_t)other_width(name);
+	}
 	if (!u->data->ws && p == P_PENDING && u->data->scan_error) {
 		ui_puts(w, 1, 1, u->data->scan_error, cw, R_BAD);
 		return;
@@ -595,7 +712,7 @@ static void draw_folder(ui *u, int p)
 		if (cw >= 36 && n > sw)
 			sw = n;
 	}
-	avail = cw - 3 - vw - 1 - 2 - (sw ? 1 : 0);
+	avail = cw - 3 - vw - 1 - 2 - (sw ? 1 : 0) - ow;
 	if (dw + sw > avail && sw > avail - (dw < avail / 2 ? dw : avail / 2))
 		sw = avail - (dw < avail / 2 ? dw : avail / 2);
 	if (sw < 0)
@@ -627,6 +744,17 @@ static void draw_folder(ui *u, int p)
 			item_words(u, it, words, sizeof(words));
 			ui_puts(w, y, x, words, sw, base == R_NORMAL ? marks[m].role : base);
 			x += sw + 1;
+		}
+		for (k = 0, x = ox; k < no; k++) {
+			const md_deck_other *t = &u->others->t[k];
+			int om = other_mark(u, t, it);
+
+			if (om >= 0)
+				ui_puts(w, y, x, ui_unicode() ? marks[om].u : marks[om].a, 1,
+					base == R_NORMAL ? marks[om].role : base);
+			else if (om == -1)
+				ui_puts(w, y, x, "?", 1, base == R_NORMAL ? R_BAD : base);
+			x += other_width(t->name);
 		}
 		ui_puts(w, y, wd - 2, g->mark, 1,
 			base == R_NORMAL ? (g->st == MD_GIT_COMMITTED ? R_DIM : R_WARN) : base);
@@ -904,6 +1032,22 @@ static void draw_db(ui *u)
 				x->blockers);
 		}
 	}
+	/* the other targets, as read on their own connections */
+	for (i = 0; u->others && i < u->others->n; i++) {
+		const md_deck_other *t = &u->others->t[i];
+		char prod[16];
+
+		snprintf(prod, sizeof(prod), "%s", t->production ? " (production)" : "");
+		if (!u->others->loaded)
+			DB_LINE(R_DIM, "Other     %s%s: loading...", t->name, prod);
+		else if (!t->up)
+			DB_LINE(R_BAD, "Other     %s%s: UNREACHABLE: %s", t->name, prod,
+				t->error ? t->error : "?");
+		else
+			DB_LINE(R_NORMAL, "Other     %s%s: %s, latest %s, %zu pending", t->name, prod,
+				t->database ? t->database : "?", t->version ? t->version : "none",
+				t->npending);
+	}
 	if (u->data->history_error)
 		DB_LINE(R_BAD, "History   %s", u->data->history_error);
 	else if (hist && !hist->exists)
@@ -946,11 +1090,23 @@ static void draw_title(ui *u)
 			    : db->conn == MD_DECK_CONNECTING ? "connecting"
 			    : db->conn == MD_DECK_DOWN ? "DOWN" : "LOST";
 
+	char target[160] = "", follow[128] = "";
+
 	werase(u->title);
 	ui_fill(u->title, 0, 0, cols, R_TITLE);
-	snprintf(line, sizeof(line), " migdeck %s | %s | %s", MIGDECK_VERSION,
+	/* with targets: the one in force, and whether the folders follow it */
+	if (u->base->ntargets || u->cfg->member)
+		snprintf(target, sizeof(target), " | %s%s%s%s",
+			 u->cfg->member && u->member_of[0] ? u->member_of : "",
+			 u->cfg->member && u->member_of[0] ? ": " : "", md_config_label(u->cfg),
+			 u->cfg->production ? " (production)" : "");
+	if (!u->cfg->tracked)
+		snprintf(follow, sizeof(follow), " | %s%s",
+			 u->cfg->tracks ? "folders follow " : "files do not move",
+			 u->cfg->tracks ? u->cfg->tracks : "");
+	snprintf(line, sizeof(line), " migdeck %s%s | %s | %s%s", MIGDECK_VERSION, target,
 		 db->database ? db->database : (db->target && *db->target ? db->target : "database"),
-		 state);
+		 state, follow);
 	ui_puts(u->title, 0, 0, line, cols, R_TITLE);
 	snprintf(right, sizeof(right), "pending %zu  applied %zu  archive %zu ",
 		 u->lists[P_PENDING].n, u->lists[P_APPLIED].n, u->lists[P_ARCHIVE].n);
@@ -989,6 +1145,21 @@ static const char *hint_here(const ui *u, ui_action a)
 	}
 	if (ui_action_mode(a))
 		return NULL; /* the stepper's keys: only while it is open */
+	if ((u->pick || u->fleet) && !u->help) {
+		switch (a) {
+		case UI_DOWN: return "move";
+		case UI_MAXIMIZE: return u->pick ? "choose" : "open";
+		case UI_REFRESH: return u->pick ? NULL : "reload";
+		case UI_FLEET: return u->pick || u->base->ngroups < 2 ? NULL : "group";
+		case UI_HELP: return u->pick ? NULL : ui_actions[a].hint;
+		case UI_BACK:
+		case UI_QUIT: return "back";
+		default: return NULL;
+		}
+	}
+	/* t and F only where there are targets and groups to go to */
+	if ((a == UI_TARGET && !u->base->ntargets) || (a == UI_FLEET && !u->base->ngroups))
+		return NULL;
 	if (u->help) {
 		switch (a) {
 		case UI_DOWN: return "scroll";
@@ -1067,19 +1238,39 @@ static void draw_status(ui *u)
 		return;
 	}
 	line[0] = '\0';
-	for (a = 1; a < UI_NACTIONS; a++) {
-		const char *hint = hint_here(u, (ui_action)a);
+	{
+		/* the hints in table order, but "? help" and "q quit" always
+		 * show: another hint is left out when it would push them off */
+		char tail[160] = "";
+		int tw = 0, pass;
 
-		if (!hint)
-			continue;
-		ui_action_keys((ui_action)a, keys, sizeof(keys));
-		keys[strcspn(keys, " ")] = '\0';
-		if (!keys[0])
-			continue;
-		snprintf(k1, sizeof(k1), "%s", keys);
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s %s", n ? "  " : " ", k1, hint);
-		if ((size_t)n >= sizeof(line))
-			break;
+		for (pass = 0; pass < 2; pass++) {
+			for (a = 1; a < UI_NACTIONS; a++) {
+				const char *hint = hint_here(u, (ui_action)a);
+				int last = a == UI_HELP || a == UI_QUIT;
+				char item[160];
+
+				if (!hint || last != (pass == 0))
+					continue;
+				ui_action_keys((ui_action)a, keys, sizeof(keys));
+				keys[strcspn(keys, " ")] = '\0';
+				if (!keys[0])
+					continue;
+				snprintf(k1, sizeof(k1), "%s", keys);
+				snprintf(item, sizeof(item), "  %s %s", k1, hint);
+				if (pass == 0) {
+					snprintf(tail + strlen(tail), sizeof(tail) - strlen(tail), "%s", item);
+					tw = ui_width(tail, strlen(tail));
+				} else if (n + ui_width(item, strlen(item)) + tw - 1 <= cols &&
+					   (size_t)n + strlen(item) < sizeof(line)) {
+					n += snprintf(line + n, sizeof(line) - (size_t)n, "%s", item);
+				}
+			}
+		}
+		if ((size_t)n + strlen(tail) < sizeof(line))
+			snprintf(line + n, sizeof(line) - (size_t)n, "%s", tail);
+		if (line[0] == ' ' && line[1] == ' ')
+			memmove(line, line + 1, strlen(line)); /* one space at the start */
 	}
 	ui_puts(u->status, 0, 0, line, cols, R_STATUS);
 	if (u->msg[0] || md_deck_busy(u->deck)) {
@@ -1137,6 +1328,10 @@ static void draw_help(ui *u)
 	for (i = 0; i < sizeof(git_marks) / sizeof(git_marks[0]) - 1; i++)
 		HELP_LINE(R_NORMAL, "   %s  %s", git_marks[i].mark, git_marks[i].word);
 	HELP_LINE(R_NORMAL, "%s", "");
+	HELP_LINE(R_TITLE, " Other targets (a column each before the git mark, under the target's name)");
+	HELP_LINE(R_NORMAL, "   a state mark from that target's own history; ? unreachable, %s loading",
+		  ui_unicode() ? marks[M_UNKNOWN].u : marks[M_UNKNOWN].a);
+	HELP_LINE(R_NORMAL, "%s", "");
 	HELP_LINE(R_TITLE, " Preview gutter");
 	HELP_LINE(R_NORMAL, "   #3  statement 3 starts here; %s marks its other lines",
 		  ui_line_str(L_V));
@@ -1145,15 +1340,20 @@ static void draw_help(ui *u)
 	HELP_LINE(R_NORMAL, "   T   transaction control (BEGIN, COMMIT, ...)");
 	HELP_LINE(R_NORMAL, "   C   COPY with inline data");
 #undef HELP_LINE
-	if (u->help_top > u->help_lines - rows)
+	if (u->help_top > 0 && u->help_top > u->help_lines - rows) {
+		/* scrolled past the end (G): draw the last page */
 		u->help_top = u->help_lines - rows > 0 ? u->help_lines - rows : 0;
+		draw_help(u);
+	}
 }
 
 static const char *step_state_text(const md_stepper_view *v)
 {
 	switch (v->state) {
 	case MD_STEPPER_READY: return "ready: n runs the next statement, a the rest";
-	case MD_STEPPER_RUNNING: return "running (Ctrl-C cancels the statement)";
+	case MD_STEPPER_RUNNING:
+		return v->backing_up ? "backing up with pg_dump first (Ctrl-C stops it; nothing changes)"
+				     : "running (Ctrl-C cancels the statement)";
 	case MD_STEPPER_ALL_RAN: return "every statement ran: c commits, x aborts";
 	case MD_STEPPER_FAILED: return "FAILED: only x (abort) is left";
 	case MD_STEPPER_COMMITTED: return "committed (q closes)";
@@ -1194,6 +1394,9 @@ static void draw_stepper(ui *u)
 	ST_LINE(v->state == MD_STEPPER_FAILED ? R_BAD : R_TITLE, " %s", step_state_text(v));
 	ST_LINE(R_DIM, " elapsed %.0f s, backend pid %d, %zu of %zu statement%s run",
 		md_deck_now() - v->started, v->pid, v->next, v->n, v->n == 1 ? "" : "s");
+	if (v->backup)
+		ST_LINE(R_DIM, " backup: %s",
+			strrchr(v->backup, '/') ? strrchr(v->backup, '/') + 1 : v->backup);
 	if (u->auto_n) {
 		/* a and u: a bar over the files and the statements */
 		char bar[41];
@@ -1206,6 +1409,22 @@ static void draw_stepper(ui *u)
 		bar[40] = '\0';
 		ST_LINE(R_OK, " [%s] %3.0f%%  file %zu of %zu", bar, done * 100.0, u->auto_i + 1,
 			u->auto_n);
+	}
+	if (v->running >= 0 && v->has_progress) {
+		/* the statement running now, as PostgreSQL reports it
+		 * (doc/progress.md): a bar when a percent is known, the time
+		 * it has run, the command, phase and counts */
+		char pbar[21], el[32], what[400];
+		ui_role pr = v->progress.lock[0] ? R_WARN : R_OK;
+
+		md_progress_bar(v->progress.percent, 20, pbar, sizeof(pbar));
+		md_progress_elapsed((long long)((md_deck_now() - v->stmt_started) * 1000.0), el,
+				    sizeof(el));
+		md_progress_describe(&v->progress, what, sizeof(what));
+		if (pbar[0])
+			ST_LINE(pr, " [%s] %s  %s", pbar, el, what);
+		else
+			ST_LINE(pr, " %s  %s", el, what);
 	}
 	if (u->st_confirm)
 		ST_LINE(R_WARN, " The transaction is open: abort it and close? y aborts, n keeps it");
@@ -1277,6 +1496,121 @@ static void draw_stepper(ui *u)
 #undef ST_LINE
 }
 
+/* The chooser of targets or groups. */
+static void draw_pick(ui *u)
+{
+	WINDOW *w = u->pickw;
+	int h, wd, rows, cw, y;
+	size_t i, top = 0;
+
+	getmaxyx(w, h, wd);
+	werase(w);
+	ui_box(w, u->pick == 't' ? "Switch to target (Enter switches, Esc stays)"
+				 : "Fleet of group (Enter opens, Esc goes back)", 1);
+	rows = h - 3;
+	cw = wd - 2;
+	if (rows <= 0 || cw <= 0)
+		return;
+	if (u->pick_sel >= (size_t)rows)
+		top = u->pick_sel - (size_t)rows + 1;
+	for (i = top, y = 1; i < u->pick_n && y <= rows; i++, y++) {
+		int sel = i == u->pick_sel;
+
+		ui_fill(w, y, 1, wd - 1, sel ? R_CURSOR : R_NORMAL);
+		ui_puts(w, y, 1, sel ? ">" : " ", 1, sel ? R_CURSOR : R_NORMAL);
+		ui_puts(w, y, 2, u->pick_lines[i], cw - 1, sel ? R_CURSOR : R_NORMAL);
+	}
+	if (u->pick == 't' && md_config_source(u->base, u->base->database_key) == MD_CFG_SRC_FLAG)
+		ui_puts(w, h - 2, 1, "-d was given: it names the database for every target", cw,
+			R_WARN);
+}
+
+static const char *outcome_word(md_deck_outcome o)
+{
+	switch (o) {
+	case MD_DECK_OUT_SUCCESS: return "success";
+	case MD_DECK_OUT_FAILED: return "FAILED";
+	case MD_DECK_OUT_ROLLED_BACK: return "rolled back";
+	case MD_DECK_OUT_NONE: break;
+	}
+	return "none";
+}
+
+/* The fleet view: a row per member of the group. */
+static void draw_fleet(ui *u)
+{
+	WINDOW *w = u->fleetw;
+	const md_deck_fleet *f = md_deck_current_fleet(u->deck);
+	int h, wd, rows, cw, y;
+	char title[256], line[1600];
+	size_t i;
+
+	if (f && f->seq != u->fleet_want)
+		f = NULL; /* an older request's */
+	getmaxyx(w, h, wd);
+	werase(w);
+	snprintf(title, sizeof(title), "Fleet: %s%s", u->fleet_group, f ? "" : " (loading)");
+	if (f && !f->error)
+		snprintf(title, sizeof(title), "Fleet: %s, %zu member%s", u->fleet_group, f->n,
+			 f->n == 1 ? "" : "s");
+	ui_box(w, title, 1);
+	rows = h - 2;
+	cw = wd - 2;
+	if (rows <= 2 || cw <= 0)
+		return;
+	if (!f) {
+		ui_puts(w, 1, 1, " listing the members...", cw, R_DIM);
+		return;
+	}
+	if (f->error) {
+		size_t skip = 0;
+		int yy = 0, count = 0;
+
+		db_wrap(w, f->error, R_BAD, cw, rows, &yy, &skip, &count);
+		return;
+	}
+	if (f->loading)
+		snprintf(line, sizeof(line), " loading: %zu of %zu members read", f->done, f->n);
+	else
+		snprintf(line, sizeof(line), " %-24s %-14s %7s  %s", "member", "version", "pending",
+			 "last outcome");
+	ui_puts(w, 1, 1, line, cw, f->loading ? R_DIM : R_TITLE);
+	rows -= 1;
+	if (u->fleet_sel >= f->n)
+		u->fleet_sel = f->n ? f->n - 1 : 0;
+	if (u->fleet_sel < u->fleet_top)
+		u->fleet_top = u->fleet_sel;
+	if (u->fleet_sel >= u->fleet_top + (size_t)rows)
+		u->fleet_top = u->fleet_sel - (size_t)rows + 1;
+	for (i = u->fleet_top, y = 2; i < f->n && y <= rows + 1; i++, y++) {
+		const md_deck_member *m = &f->m[i];
+		int sel = i == u->fleet_sel;
+		int here = m->name && !strcasecmp(m->name, md_config_label(u->cfg));
+		ui_role role = sel ? R_CURSOR : R_NORMAL;
+		char pend[24], last[160];
+
+		if (!m->loaded) {
+			snprintf(line, sizeof(line), " %-24s %s", m->name ? m->name : "?", "...");
+		} else if (!m->up) {
+			snprintf(line, sizeof(line), " %-24s unreachable: %s", m->name ? m->name : "?",
+				 m->error ? m->error : "?");
+			if (!sel)
+				role = R_BAD;
+		} else {
+			snprintf(pend, sizeof(pend), "%zu", m->npending);
+			snprintf(last, sizeof(last), "%s%s%s", outcome_word(m->last),
+				 m->last_version ? " " : "", m->last_version ? m->last_version : "");
+			snprintf(line, sizeof(line), " %-24s %-14s %7s  %s", m->name ? m->name : "?",
+				 m->version ? m->version : "none", pend, last);
+			if (!sel && m->last == MD_DECK_OUT_FAILED)
+				role = R_BAD;
+		}
+		ui_fill(w, y, 1, wd - 1, sel ? R_CURSOR : R_NORMAL);
+		ui_puts(w, y, 1, sel ? ">" : here ? "*" : " ", 1, sel ? R_CURSOR : R_NORMAL);
+		ui_puts(w, y, 2, line + 1, cw - 1, role);
+	}
+}
+
 static void draw_too_small(ui *u)
 {
 	char line[128];
@@ -1327,6 +1661,20 @@ static void draw(ui *u)
 		} else {
 			hide_panel(u->step_p);
 		}
+	}
+	if (u->fleet_p) {
+		if (u->fleet) {
+			draw_fleet(u);
+			show_panel(u->fleet_p);
+			top_panel(u->fleet_p);
+		} else {
+			hide_panel(u->fleet_p);
+		}
+	}
+	if (u->pick_p) {
+		draw_pick(u);
+		show_panel(u->pick_p);
+		top_panel(u->pick_p);
 	}
 	if (u->help_p) {
 		if (u->help) {
@@ -1482,8 +1830,8 @@ static void click(ui *u, int y, int x)
 	int p;
 
 	/* a question or the stepper is open: a click must not change the
-	 * migration it is about */
-	if (u->too_small || u->ask || u->st)
+	 * migration it is about (nor anything under a chooser or the fleet) */
+	if (u->too_small || u->ask || u->st || u->pick || u->fleet)
 		return;
 	if (!u->wide && y == 1) {
 		for (p = P_N - 1; p >= 0; p--)
@@ -1539,6 +1887,8 @@ static void move_focus(ui *u, ui_action a)
 
 static void open_stepper(ui *u);
 static void ask_or_run(ui *u, ui_action a);
+static void open_targets(ui *u);
+static void open_fleet(ui *u, const char *group);
 
 static void act(ui *u, ui_action a)
 {
@@ -1585,6 +1935,12 @@ static void act(ui *u, ui_action a)
 	case UI_STEP_COMMIT:
 	case UI_STEP_ABORT:
 		break; /* the stepper's own (stepper_key) */
+	case UI_TARGET:
+		open_targets(u);
+		break;
+	case UI_FLEET:
+		open_fleet(u, NULL);
+		break;
 	case UI_SEARCH:
 		u->searching = 1;
 		u->input[0] = '\0';
@@ -1632,6 +1988,7 @@ static void auto_clear(ui *u)
 	u->auto_q = NULL;
 	u->auto_n = u->auto_i = 0;
 	u->auto_active = 0;
+	u->auto_backup[0] = '\0';
 }
 
 static void close_stepper(ui *u)
@@ -1683,7 +2040,9 @@ static void auto_next(ui *u)
 		return;
 	}
 	md_error_clear(&err);
-	if (md_stepper_open(&u->st, u->cfg, u->auto_q[u->auto_i], u->auto_rollback, &err) != MD_OK) {
+	/* one backup for the whole a/u run: the first file's */
+	if (md_stepper_open_backup(&u->st, u->cfg, u->auto_q[u->auto_i], u->auto_rollback,
+				   u->auto_backup, &err) != MD_OK) {
 		char text[1400];
 
 		md_error_format(&err, text, sizeof(text));
@@ -1712,6 +2071,8 @@ static void auto_drive(ui *u)
 	case MD_STEPPER_READY: md_stepper_command(u->st, 'a'); break;
 	case MD_STEPPER_ALL_RAN: md_stepper_command(u->st, 'c'); break;
 	case MD_STEPPER_COMMITTED:
+		if (u->sv->backup && !u->auto_backup[0])
+			snprintf(u->auto_backup, sizeof(u->auto_backup), "%s", u->sv->backup);
 		close_stepper(u);
 		u->auto_i++;
 		auto_next(u);
@@ -1927,7 +2288,10 @@ static void move_to(ui *u, md_folder to)
 
 	if (!it || !it->file)
 		return;
-	if (it->file->folder == to)
+	if (!u->cfg->tracked)
+		why = u->cfg->tracks ? "the folders follow another target ([workspace] tracks)"
+				     : "the files do not move for a fleet member";
+	else if (it->file->folder == to)
 		why = "it is there already";
 	else if (!u->data->history_loaded)
 		why = "the database has not answered: it must agree with the move";
@@ -1999,6 +2363,320 @@ static void ask_key(ui *u, int key)
 	u->searching = 0;
 }
 
+/* ---- targets and fleets ---------------------------------------------------------- */
+
+static void pick_free(ui *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->pick_n; i++) {
+		free(u->pick_names[i]);
+		free(u->pick_lines[i]);
+	}
+	free(u->pick_names);
+	free(u->pick_lines);
+	u->pick_names = u->pick_lines = NULL;
+	u->pick_n = u->pick_sel = 0;
+	u->pick = 0;
+}
+
+/* Close the chooser (and its window). */
+static void pick_clear(ui *u)
+{
+	pick_free(u);
+	make_pick_window(u);
+}
+
+static void pick_add(ui *u, const char *name, const char *line)
+{
+	char **n = realloc(u->pick_names, (u->pick_n + 1) * sizeof(*n)), **l;
+
+	if (!n)
+		return;
+	u->pick_names = n;
+	if (!(l = realloc(u->pick_lines, (u->pick_n + 1) * sizeof(*l))))
+		return;
+	u->pick_lines = l;
+	n[u->pick_n] = name ? strdup(name) : NULL;
+	l[u->pick_n] = strdup(line);
+	if (!l[u->pick_n] || (name && !n[u->pick_n])) {
+		free(n[u->pick_n]);
+		free(l[u->pick_n]);
+		return;
+	}
+	u->pick_n++;
+}
+
+/* The deck takes c (it owns it from now on) and loads that database; the
+ * panes start again from nothing until it has. */
+static void switch_to(ui *u, md_config *c)
+{
+	char label[160];
+
+	snprintf(label, sizeof(label), "%s", md_config_label(c));
+	md_deck_switch(u->deck, c);
+	u->cfg = md_deck_config(u->deck);
+	u->data = md_deck_current(u->deck);
+	u->db = md_deck_db_state(u->deck);
+	u->others = NULL;
+	u->db_top = 0;
+	rebuild_lists(u);
+	sync_preview(u, 1);
+	snprintf(u->msg, sizeof(u->msg), "switched to %s", label);
+}
+
+/* Is the target name (NULL: default) the one in force? */
+static int target_in_force(const ui *u, const char *name)
+{
+	if (u->cfg->member)
+		return 0;
+	if (!name)
+		return !u->cfg->target;
+	return u->cfg->target && !strcasecmp(u->cfg->target, name);
+}
+
+/* t: the targets, "default" first, with their marks and connections. */
+static void open_targets(ui *u)
+{
+	size_t i, n = u->base->ntargets + 1;
+	char line[700], **notes, **shown;
+	int nw = 0, namew = 7; /* "default" */
+
+	u->help = 0;
+	if (!u->base->ntargets) {
+		snprintf(u->msg, sizeof(u->msg), "t: no [target.NAME] in the settings");
+		return;
+	}
+	pick_free(u);
+	notes = calloc(n, sizeof(*notes));
+	shown = calloc(n, sizeof(*shown));
+	for (i = 0; notes && shown && i < n; i++) {
+		const char *name = i ? u->base->targets[i - 1].name : NULL;
+		md_config *c = NULL;
+		md_error err;
+		char text[300] = "";
+		size_t o = 0;
+
+		md_error_clear(&err);
+		if (md_config_derive(u->base, name, NULL, NULL, NULL, &c, &err) != MD_OK) {
+			md_error_format(&err, text, sizeof(text));
+		} else {
+			if (c->production)
+				o += (size_t)snprintf(text + o, sizeof(text) - o, "production");
+			if (target_in_force(u, name))
+				o += (size_t)snprintf(text + o, sizeof(text) - o, "%sin force",
+						      o ? ", " : "");
+			if (c->tracked && u->base->tracks)
+				snprintf(text + o, sizeof(text) - o, "%sfolders follow it", o ? ", " : "");
+			shown[i] = md_config_conn_display(c);
+		}
+		notes[i] = strdup(text);
+		if (notes[i] && ui_width(notes[i], strlen(notes[i])) > nw)
+			nw = ui_width(notes[i], strlen(notes[i]));
+		if (name && ui_width(name, strlen(name)) > namew)
+			namew = ui_width(name, strlen(name));
+		md_config_free(c);
+	}
+	for (i = 0; notes && shown && i < n; i++) {
+		const char *name = i ? u->base->targets[i - 1].name : NULL;
+
+		if (target_in_force(u, name))
+			u->pick_sel = i;
+		snprintf(line, sizeof(line), "%-*s  %-*s  %s", namew, name ? name : "default", nw,
+			 notes[i] ? notes[i] : "", shown[i] && *shown[i] ? shown[i] : "");
+		pick_add(u, name, line);
+	}
+	for (i = 0; i < n; i++) {
+		free(notes ? notes[i] : NULL);
+		free(shown ? shown[i] : NULL);
+	}
+	free(notes);
+	free(shown);
+	u->pick = 't';
+	make_pick_window(u);
+}
+
+/* F: the fleet view of group (NULL: the only group, else a chooser). */
+static void open_fleet(ui *u, const char *group)
+{
+	size_t i;
+	char line[600];
+
+	u->help = 0;
+	if (!u->base->ngroups) {
+		snprintf(u->msg, sizeof(u->msg), "F: no [group.NAME] in the settings");
+		return;
+	}
+	if (!group && u->base->ngroups > 1) {
+		pick_free(u);
+		for (i = 0; i < u->base->ngroups; i++) {
+			const md_cfg_group *g = &u->base->groups[i];
+			size_t o = 0, j;
+
+			if (g->kind == MD_GROUP_TARGETS) {
+				o = (size_t)snprintf(line, sizeof(line), "%-12s targets ", g->name);
+				for (j = 0; j < g->ntargets && o < sizeof(line); j++)
+					o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%s",
+							      j ? ", " : "", g->targets[j]);
+			} else {
+				snprintf(line, sizeof(line), "%-12s %s listed by a query on %s", g->name,
+					 g->kind == MD_GROUP_SCHEMAS ? "schemas" : "databases",
+					 g->target ? g->target : "default");
+			}
+			if (u->fleet && !strcasecmp(g->name, u->fleet_group))
+				u->pick_sel = i;
+			pick_add(u, g->name, line);
+		}
+		u->pick = 'g';
+		make_pick_window(u);
+		return;
+	}
+	snprintf(u->fleet_group, sizeof(u->fleet_group), "%s",
+		 group ? group : u->base->groups[0].name);
+	u->fleet = 1;
+	u->fleet_sel = u->fleet_top = 0;
+	u->fleet_want = md_deck_load_fleet(u->deck, u->fleet_group);
+}
+
+static void pick_choose(ui *u)
+{
+	char name[128];
+	int is_default, kind = u->pick;
+	md_config *c = NULL;
+	md_error err;
+
+	if (u->pick_sel >= u->pick_n)
+		return;
+	is_default = !u->pick_names[u->pick_sel];
+	snprintf(name, sizeof(name), "%s", is_default ? "" : u->pick_names[u->pick_sel]);
+	pick_clear(u);
+	if (kind == 'g') {
+		open_fleet(u, name);
+		return;
+	}
+	if (target_in_force(u, is_default ? NULL : name)) {
+		snprintf(u->msg, sizeof(u->msg), "%s is in force already", is_default ? "default" : name);
+		return;
+	}
+	md_error_clear(&err);
+	if (md_config_derive(u->base, is_default ? NULL : name, NULL, NULL, NULL, &c, &err) != MD_OK) {
+		char text[1400];
+
+		md_error_format(&err, text, sizeof(text));
+		snprintf(u->msg, sizeof(u->msg), "t: %.450s", text);
+		return;
+	}
+	switch_to(u, c);
+}
+
+/* The fleet picture of the request shown, or NULL. */
+static const md_deck_fleet *fleet_shown(const ui *u)
+{
+	const md_deck_fleet *f = md_deck_current_fleet(u->deck);
+
+	return f && f->seq == u->fleet_want && !f->error ? f : NULL;
+}
+
+/* Enter in the fleet view: that member's normal view. */
+static void fleet_enter(ui *u)
+{
+	const md_deck_fleet *f = fleet_shown(u);
+	const md_deck_member *m;
+	md_config *c = NULL;
+	md_error err;
+
+	if (!f || u->fleet_sel >= f->n)
+		return;
+	m = &f->m[u->fleet_sel];
+	md_error_clear(&err);
+	if (md_config_derive(u->base, m->target, m->dbname, m->schema,
+			     m->dbname || m->schema ? m->name : NULL, &c, &err) != MD_OK) {
+		char text[1400];
+
+		md_error_format(&err, text, sizeof(text));
+		snprintf(u->msg, sizeof(u->msg), "%.450s", text);
+		return;
+	}
+	if (m->dbname || m->schema)
+		c->tracked = 0; /* a member's runs move no file (src/fleet.h) */
+	snprintf(u->member_of, sizeof(u->member_of), "%s", u->fleet_group);
+	u->fleet = 0;
+	switch_to(u, c);
+}
+
+/* The action of a key, with the other spellings of Enter. */
+static ui_action key_action(int key)
+{
+	ui_action a = ui_key_action(key);
+
+	if (a == UI_NONE && (key == '\r' || key == UI_KEY_SPECIAL(KEY_ENTER)))
+		a = ui_key_action('\n');
+	return a;
+}
+
+/* A key while the chooser is open. */
+static void pick_key(ui *u, int key)
+{
+	switch (key_action(key)) {
+	case UI_UP:
+		if (u->pick_sel)
+			u->pick_sel--;
+		break;
+	case UI_DOWN:
+		if (u->pick_sel + 1 < u->pick_n)
+			u->pick_sel++;
+		break;
+	case UI_TOP: u->pick_sel = 0; break;
+	case UI_BOTTOM: u->pick_sel = u->pick_n ? u->pick_n - 1 : 0; break;
+	case UI_MAXIMIZE: pick_choose(u); break;
+	case UI_BACK:
+	case UI_QUIT: pick_clear(u); break;
+	default:
+		snprintf(u->msg, sizeof(u->msg), "the chooser is open: j/k move, Enter chooses, Esc goes back");
+		break;
+	}
+}
+
+/* A key in the fleet view (the help over it takes its own). */
+static void fleet_key(ui *u, int key)
+{
+	ui_action a = key_action(key);
+	const md_deck_fleet *f = fleet_shown(u);
+	size_t n = f ? f->n : 0;
+	long sel = (long)u->fleet_sel, half = LINES / 4 > 1 ? LINES / 4 : 1;
+
+	if (u->help) {
+		act(u, a);
+		return;
+	}
+	switch (a) {
+	case UI_UP: sel--; break;
+	case UI_DOWN: sel++; break;
+	case UI_HALF_UP: sel -= half; break;
+	case UI_HALF_DOWN: sel += half; break;
+	case UI_TOP: sel = 0; break;
+	case UI_BOTTOM: sel = (long)n - 1; break;
+	case UI_MAXIMIZE: fleet_enter(u); return;
+	case UI_REFRESH:
+		u->fleet_want = md_deck_load_fleet(u->deck, u->fleet_group);
+		return;
+	case UI_FLEET: open_fleet(u, NULL); return;
+	case UI_HELP:
+		u->help = 1;
+		u->help_top = 0;
+		return;
+	case UI_BACK:
+	case UI_QUIT: u->fleet = 0; return;
+	default:
+		snprintf(u->msg, sizeof(u->msg),
+			 "the fleet view: j/k move, Enter opens a member, r reloads, Esc goes back");
+		return;
+	}
+	if (sel >= (long)n)
+		sel = (long)n - 1;
+	u->fleet_sel = sel < 0 ? 0 : (size_t)sel;
+}
+
 static void handle_key(ui *u, int key)
 {
 	ui_action a;
@@ -2020,6 +2698,15 @@ static void handle_key(ui *u, int key)
 	if (u->st) {
 		u->msg[0] = '\0';
 		stepper_key(u, key);
+		u->dirty = 1;
+		return;
+	}
+	if (u->pick || u->fleet) {
+		u->msg[0] = '\0';
+		if (u->pick)
+			pick_key(u, key);
+		else
+			fleet_key(u, key);
 		u->dirty = 1;
 		return;
 	}
@@ -2065,6 +2752,7 @@ static void take(ui *u)
 
 	u->data = md_deck_current(u->deck);
 	u->db = md_deck_db_state(u->deck);
+	u->others = md_deck_current_others(u->deck);
 	if (got & 4)
 		got_diff(u);
 	if (got & 1) {
@@ -2505,7 +3193,7 @@ int ui_console_run(const md_config *cfg, const ui_opts *opts)
 
 	memset(&u, 0, sizeof(u));
 	u.t0 = md_deck_now();
-	u.cfg = cfg;
+	u.cfg = u.base = cfg;
 	u.focus = u.last_folder = P_PENDING;
 	u.dump_dir = opts && opts->dump_dir ? opts->dump_dir
 		     : getenv("MIGDECK_DUMP_DIR") ? getenv("MIGDECK_DUMP_DIR") : ".";
@@ -2588,6 +3276,7 @@ done:
 	}
 	md_stepper_view_free(u.sv);
 	auto_clear(&u);
+	pick_free(&u);
 	free_windows(&u);
 	restore_terminal();
 	/* no delscreen(): the panel library keeps a panel for stdscr in the

@@ -37,6 +37,7 @@ cp -R "$root/tests/ui/fixture/pending" "$root/tests/ui/fixture/archive" "$T/ws/"
 psql -X -q -c "CREATE DATABASE ui_tmux"
 psql -X -q -d ui_tmux -f "$T/ws/archive/consolidated_schema.sql"
 DB="dbname=ui_tmux"
+DBARG="-d \"$DB\"" # (empty: migdeck.ini in the workspace names the database)
 (cd "$T/ws" && $BIN -q -d "$DB" migrate --to 003 >/dev/null) || bad "fixture migrate"
 
 # wait_for PATTERN [SECONDS]: until the pane shows PATTERN
@@ -61,7 +62,7 @@ start() { # extra environment words
 trap : INT
 cd "$T/ws"
 stty -g > "$T/stty.before"
-sh -c 'echo \$\$ > "$T/pid"; exec env $* LANG=C.UTF-8 "$BIN" -d "$DB"'
+sh -c 'echo \$\$ > "$T/pid"; exec env $* LANG=C.UTF-8 "$BIN" $DBARG'
 echo "EXIT=\$?"
 stty -g > "$T/stty.after"
 sleep 600
@@ -165,6 +166,40 @@ start MIGDECK_TEST_CRASH=console
 wait_for 'EXIT=139' 10 && ok || { bad "crash: killed by SIGSEGV (exit 139)"; cat "$T/pane"; }
 grep -q 'the console crashed; the terminal was restored' "$T/pane" && ok || bad "crash message"
 restored "crash"
+
+# ---- targets: t switches in a real terminal --------------------------------------------
+# two targets on two databases; the folders follow a; t, j, Enter goes to b
+psql -X -q -c "CREATE DATABASE ui_tmux_b"
+cat > "$T/ws/migdeck.ini" <<EOF
+[workspace]
+tracks = a
+
+[target.a]
+conninfo = dbname=ui_tmux
+
+[target.b]
+conninfo = dbname=ui_tmux_b
+production = true
+EOF
+DBARG=
+start
+wait_for '| a | ui_tmux | connected' && ok || { bad "targets: the title names target a"; cat "$T/pane"; }
+tm send-keys -t md t
+wait_for 'Switch to target' 5 && ok || { bad "targets: t opens the chooser"; cat "$T/pane"; }
+grep -q '>a  *in force, folders follow it' "$T/pane" && grep -q ' b  *production' "$T/pane" &&
+	ok || { bad "targets: the chooser lists a (in force) and b (production)"; cat "$T/pane"; }
+tm send-keys -t md j Enter
+wait_for '| b (production) | ui_tmux_b | connected | folders follow a' 10 && ok ||
+	{ bad "targets: Enter switches to b"; cat "$T/pane"; }
+wait_for 'Other     a: ui_tmux, latest 005' 10 && ok ||
+	{ bad "targets: a's own state beside b"; cat "$T/pane"; }
+tm send-keys -t md q
+wait_for 'EXIT=0' 5 && ok || { bad "targets: q quits"; cat "$T/pane"; }
+restored "targets"
+rm -f "$T/ws/migdeck.ini"
+DBARG="-d \"$DB\""
+[ "$(psql -X -A -t -d ui_tmux_b -c "SELECT to_regclass('schema_versions') IS NULL")" = t ] &&
+	ok || bad "targets: looking at b changed it"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

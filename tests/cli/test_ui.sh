@@ -121,6 +121,66 @@ stop_lock_sessions() {
 	bgpids=""
 }
 
+# ---- targets and groups (issue 8): "# setup: targets" ------------------------------------
+# A copy of the fixture is the tracked target "staging" (its own database,
+# as "copy" makes); "prod" (production) has everything up to 007 applied,
+# "dev" up to 003 (both migrated in a scratch copy of the files, so no file
+# of the scenario moves); "qa" cannot be reached.  Group "tenants" lists
+# the four targets; group "shards" the databases ui_NAME_s1 (as prod) and
+# ui_NAME_s2 (as the fixture: its latest run failed), by a query on staging.
+# The scenario runs without -d: migdeck.ini in its folder says it all.
+targets_made=0
+make_target_templates() {
+	[ $targets_made = 1 ] && return 0
+	for t in prod:007 dev:003; do
+		tdb=ui_t_${t%%:*}
+		tws=$T/tws.${t%%:*}
+		mkdir -p "$tws/applied"
+		cp -R "$UI/fixture/pending" "$UI/fixture/archive" "$tws/"
+		q -c "CREATE DATABASE $tdb" &&
+			q -d "$tdb" -f "$tws/archive/consolidated_schema.sql" &&
+			(cd "$tws" && $BIN -q -d "host=$SOCK port=$PGPORT dbname=$tdb" -o git.commit=off \
+				migrate --to "${t#*:}" >/dev/null) || return 1
+	done
+	targets_made=1
+}
+make_targets() { # NAME DIR
+	make_target_templates || return 1
+	q -c "CREATE DATABASE \"ui_$1\" TEMPLATE ui_fixture" &&
+		q -c "CREATE DATABASE \"ui_$1_prod\" TEMPLATE ui_t_prod" &&
+		q -c "CREATE DATABASE \"ui_$1_dev\" TEMPLATE ui_t_dev" &&
+		q -c "CREATE DATABASE \"ui_$1_s1\" TEMPLATE ui_t_prod" &&
+		q -c "CREATE DATABASE \"ui_$1_s2\" TEMPLATE ui_fixture" || return 1
+	cat > "$2/migdeck.ini" <<EOF
+[database]
+conninfo = host=$SOCK port=$PGPORT dbname=ui_$1
+
+[workspace]
+tracks = staging
+
+[target.staging]
+conninfo = host=$SOCK port=$PGPORT dbname=ui_$1
+
+[target.prod]
+conninfo = host=$SOCK port=$PGPORT dbname=ui_$1_prod
+production = true
+
+[target.dev]
+conninfo = host=$SOCK port=$PGPORT dbname=ui_$1_dev
+
+[target.qa]
+conninfo = host=$T/nowhere port=5 dbname=qa connect_timeout=2
+
+[group.tenants]
+targets = staging, prod, dev, qa
+
+[group.shards]
+target = staging
+members = databases
+query = SELECT datname FROM pg_database WHERE datname ~ '^ui_$1_s[0-9]\$' ORDER BY 1
+EOF
+}
+
 # waits until the file $1 exists (at most 30 s)
 wait_file() {
 	i=0
@@ -134,6 +194,7 @@ for keys in "$UI"/*.keys; do
 	setup=$(sed -n 's/^# setup: *//p' "$keys" | head -1)
 	size=$(sed -n 's/^# size: *//p' "$keys" | head -1)
 	envs=$(sed -n 's/^# env: *//p' "$keys" | head -1)
+	unset_pg=
 	cols=${size%x*}
 	rows=${size#*x}
 	out=$T/out.$name
@@ -152,14 +213,26 @@ for keys in "$UI"/*.keys; do
 			printf '%s\n' "$ftext" > "$dir/$fpath"
 		done
 		;;
+	targets)
+		dir=$T/copy.$name
+		cp -a "$FIX" "$dir"
+		make_targets "$name" "$dir" || { bad "$name: targets setup failed"; continue; }
+		conn=
+		# (libpq's PG* variables would beat the ini's [database]: the
+		# harness's socket folder changes from run to run)
+		unset_pg="-u PGHOST -u PGPORT -u PGDATABASE"
+		;;
 	down) dir=$FIX conn="host=$T/nowhere port=5 dbname=ui_fixture connect_timeout=2" ;;
 	empty) dir=$EMPTY conn=$EMPTYDB ;;
 	*) bad "$name: unknown setup '$setup'"; continue ;;
 	esac
 	[ "$setup" = locks ] && start_lock_sessions
+	# (no -d when the scenario's migdeck.ini names the databases)
+	set -- console --keys "$keys"
+	[ -n "$conn" ] && set -- -d "$conn" "$@"
 	# shellcheck disable=SC2086 # envs is a list of NAME=value words
-	(cd "$dir" && exec env LANG=C.UTF-8 LC_ALL= TERM=xterm-256color COLUMNS="$cols" LINES="$rows" \
-		TZ=UTC MIGDECK_DUMP_DIR="$out" $envs $BIN -d "$conn" console --keys "$keys") \
+	(cd "$dir" && exec env $unset_pg LANG=C.UTF-8 LC_ALL= TERM=xterm-256color COLUMNS="$cols" LINES="$rows" \
+		TZ=UTC MIGDECK_DUMP_DIR="$out" $envs $BIN "$@") \
 		>"$out.stdout" 2>"$out.stderr" &
 	cpid=$!
 	# "# reader-after: SCREEN TABLE": once SCREEN is saved, a session
@@ -278,6 +351,30 @@ if [ -d "$T/copy.move" ]; then
 		ok || bad "move: two move events expected"
 	[ "$(qv ui_move "SELECT count(*) FROM schema_versions WHERE version = '007' AND is_active")" = 1 ] &&
 		ok || bad "move: archiving changed the history"
+fi
+
+# targets: 004 applied on dev (switched to with t), and there only; the file
+# stays in pending/ (the folders follow staging) and nothing is committed
+if [ -d "$T/copy.targets" ]; then
+	[ "$(qv ui_targets_dev "SELECT count(*) FROM schema_versions WHERE version = '004' AND success AND is_active")" = 1 ] &&
+		ok || bad "targets: 004 not applied on dev"
+	[ "$(qv ui_targets "SELECT count(*) FROM schema_versions WHERE version = '004'")" = 0 ] &&
+		[ "$(qv ui_targets_prod "SELECT count(*) FROM schema_versions WHERE version = '004'")" = 0 ] &&
+		ok || bad "targets: 004 reached staging or prod"
+	[ "$(qv ui_targets "SELECT count(*) FROM schema_versions")" = 6 ] && ok || bad "targets: staging's history changed"
+	[ -f "$T/copy.targets/pending/004_late_fix.sql" ] && [ ! -e "$T/copy.targets/applied/004_late_fix.sql" ] &&
+		ok || bad "targets: 004 moved although the folders follow staging"
+	[ "$(cd "$T/copy.targets" && git rev-parse HEAD)" = "$(cd "$FIX" && git rev-parse HEAD)" ] &&
+		ok || bad "targets: a git commit was made for dev"
+fi
+# fleet: looking at a fleet and opening a member changes no database
+if [ -d "$T/copy.fleet" ]; then
+	for pair in ui_fleet:ui_fixture ui_fleet_prod:ui_t_prod ui_fleet_dev:ui_t_dev \
+		ui_fleet_s1:ui_t_prod ui_fleet_s2:ui_fixture; do
+		sql="SELECT count(*) || ' ' || coalesce(max(id), 0) || ' ' || (SELECT count(*) FROM schema_versions_events) FROM schema_versions"
+		[ "$(qv "${pair%%:*}" "$sql")" = "$(qv "${pair#*:}" "$sql")" ] &&
+			ok || bad "fleet: ${pair%%:*}'s history changed"
+	done
 fi
 
 # ---- the console follows changes ------------------------------------------------------
