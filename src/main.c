@@ -42,8 +42,9 @@ static const struct command {
 	{ "status", cmd_status, 1, "status [--json]",
 	  "every migration with its folder and database state" },
 	{ "migrate", cmd_migrate, 1,
-	  "migrate [--to V] [--dry-run] [--wait[=S]] [--out-of-order] [--confirm-database NAME]",
-	  "apply pending migrations, each in its own transaction" },
+	  "migrate [--to V] [--dry-run] [--wait[=S]] [--out-of-order] [--confirm-database NAME]\n"
+	  "  migrate --group NAME [--jobs N] [--fail-fast] [--json]",
+	  "apply pending migrations, each in its own transaction (--group: to every member)" },
 	{ "rollback", cmd_rollback, 1, "rollback [--version V | --steps N] [--dry-run] [--confirm-database NAME]",
 	  "run the paired rollback of the latest (or named) applied migration" },
 	{ "validate", cmd_validate, 1, "validate [--json] [--offline]",
@@ -67,6 +68,12 @@ static const struct command {
 	  "what a migration changes in the schema, in git, since applied (doc/diff.md)" },
 	{ "schema", cmd_schema, 1, "schema [--json]",
 	  "the canonical snapshot of the database's schema" },
+	{ "backups", cmd_backups, 1, "backups [--json]",
+	  "the pg_dump backups taken before production changes, newest first" },
+	{ "restore", cmd_restore, 1, "restore FILE --scratch[=local|server] [--json]",
+	  "restore a backup into a throwaway database and print its schema snapshot" },
+	{ "log", cmd_log, 1, "log [--target NAME] [--version V] [--since T] [--json]",
+	  "the event table, newest first: who, from where, what, outcome, commit, backup" },
 	{ "statements", cmd_statements, 1, "statements [--json] FILE...",
 	  "split SQL files as psql would: line:col, flags and first line of each" },
 	{ "config", cmd_config, 1, "config",
@@ -101,6 +108,8 @@ static void usage(FILE *out)
 		"                            DATABASE_URL, PG* variables and the ini\n"
 		"  -o, --set SECTION.KEY=VALUE\n"
 		"                            override one setting (repeatable)\n"
+		"  -t, --target NAME         run against [target.NAME] (also MIGDECK_TARGET;\n"
+		"                            default: [workspace] tracks)\n"
 		"  -y, --yes                 never prompt: answer yes (without a terminal,\n"
 		"                            what needs a confirmation is refused without it)\n"
 		"  -v, --verbose             each statement as it runs\n"
@@ -308,6 +317,7 @@ int main(int argc, char **argv)
 		{ "database", required_argument, NULL, 'd' },
 		{ "url", required_argument, NULL, 'd' },
 		{ "set", required_argument, NULL, 'o' },
+		{ "target", required_argument, NULL, 't' },
 		{ "yes", no_argument, NULL, 'y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -327,9 +337,10 @@ int main(int argc, char **argv)
 	c.overrides = calloc((size_t)argc + 1, sizeof(*c.overrides));
 	if (!c.overrides)
 		return EXIT_USAGE;
-	while ((opt = getopt_long(argc, argv, "+c:d:o:yvqjhV", lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+c:d:o:t:yvqjhV", lo, NULL)) != -1) {
 		switch (opt) {
 		case 'c': c.opts.config_path = optarg; break;
+		case 't': c.opts.target = optarg; break;
 		case 'd': c.opts.database = optarg; break;
 		case 'o': c.overrides[c.noverrides++] = optarg; break;
 		case 'y': c.yes = 1; break;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup.h"
 #include "flyway.h"
 #include "history.h"
 #include "util.h"
@@ -40,16 +42,24 @@ static void sleep_ms(long long ms)
 		;
 }
 
+/* The working directory, read once (pthread_once: the fleet's workers
+ * show paths from several threads). */
+static char show_cwd[PATH_MAX];
+static int show_have;
+static pthread_once_t show_once = PTHREAD_ONCE_INIT;
+
+static void show_cwd_read(void)
+{
+	show_have = getcwd(show_cwd, sizeof(show_cwd)) ? 1 : -1;
+}
+
 const char *md_show_path(const char *path)
 {
-	static char cwd[PATH_MAX];
-	static int have;
+	const char *cwd = show_cwd;
 	size_t n;
 
-	if (!have) {
-		have = getcwd(cwd, sizeof(cwd)) ? 1 : -1;
-	}
-	if (have < 0 || !path)
+	pthread_once(&show_once, show_cwd_read);
+	if (show_have < 0 || !path)
 		return path;
 	n = strlen(cwd);
 	if (strncmp(path, cwd, n) == 0 && path[n] == '/')
@@ -73,6 +83,7 @@ static void emit(md_runner *r, md_run_ev kind, const md_file *f, const char *act
 	ev.ms = ms;
 	ev.attempt = attempt;
 	ev.err = err;
+	ev.progress = NULL;
 	r->cb(&ev, r->payload);
 }
 
@@ -471,6 +482,87 @@ void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_work
 		PQsetNoticeReceiver(db->conn, notice_cb, r);
 }
 
+void md_runner_done(md_runner *r)
+{
+	if (!r)
+		return;
+	md_db_close(r->watcher);
+	r->watcher = NULL;
+}
+
+/* ---- progress of a long statement (doc/progress.md) ---------------------------- */
+
+/* The time for a tick has come while the statement runs: connect the
+ * watcher the first time, ask the server about our backend, emit
+ * MD_RUN_PROGRESS.  Returns the milliseconds until the next tick. */
+static long long progress_tick(void *payload)
+{
+	md_runner *r = payload;
+	struct md_run_watch *w = &r->watch;
+	md_progress pr;
+	md_run_event ev;
+	md_error e;
+	char text[512];
+
+	md_progress_clear(&pr);
+	if (!r->watcher && !r->watcher_failed && md_db_pooled(r->db)) {
+		/* behind a pooler the backend's pid is not ours to know, and a
+		 * second connection would take a server connection from the pool */
+		r->watcher_failed = 1;
+		emit(r, MD_RUN_WARNING, w->f, w->action, w->index, w->count,
+		     "no progress of long statements: the connection goes through a pooler", 0, 0,
+		     NULL);
+	}
+	if (!r->watcher && !r->watcher_failed) {
+		if (md_db_connect(&r->watcher, r->cfg, "progress", &e) != MD_OK) {
+			r->watcher_failed = 1;
+			snprintf(text, sizeof(text), "no progress of long statements: %.400s", e.msg);
+			emit(r, MD_RUN_WARNING, w->f, w->action, w->index, w->count, text, 0, 0, NULL);
+		}
+	}
+	if (r->watcher &&
+	    md_progress_query(r->watcher, md_db_backend_pid(r->db), &pr, &e) != MD_OK) {
+		/* a server that cannot say: no more asking in this run */
+		md_db_close(r->watcher);
+		r->watcher = NULL;
+		r->watcher_failed = 1;
+		md_progress_clear(&pr);
+	}
+	/* COPY ... FROM STDIN: the server does not know the size; we do */
+	if (pr.kind == MD_PROGRESS_COPY && pr.n.bytes_total <= 0 && w->copy_bytes > 0) {
+		pr.n.bytes_total = w->copy_bytes;
+		md_progress_pick(&pr);
+	}
+	pr.elapsed_ms = now_ms() - w->t0;
+	md_progress_format(&pr, text, sizeof(text));
+	w->due = now_ms() + r->progress_ms;
+	if (r->cb) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = MD_RUN_PROGRESS;
+		ev.file = w->f;
+		ev.action = w->action;
+		ev.index = w->index;
+		ev.count = w->count;
+		ev.text = text;
+		ev.ms = pr.elapsed_ms;
+		ev.progress = &pr;
+		r->cb(&ev, r->payload);
+	}
+	return r->progress_ms;
+}
+
+/* The next result of the statement sent: with progress_ms, waited for with
+ * ticks (md_db_wait); otherwise PQgetResult blocks as usual. */
+static PGresult *next_result(md_runner *r)
+{
+	if (r->progress_ms > 0) {
+		long long first = r->watch.due - now_ms();
+
+		md_db_wait(r->db, first > 0 ? first : 0, progress_tick, r);
+	}
+	return PQgetResult(r->db->conn);
+}
+
 /* HEAD of the workspace's repository, looked up when first recorded. */
 static const char *git_commit(md_runner *r)
 {
@@ -494,7 +586,7 @@ static md_status run_statement(md_runner *r, const md_prepared *p, const md_prep
 	tag[0] = '\0';
 	if (!PQsendQuery(conn, ps->sql.text))
 		return md_db_error(err, conn, NULL);
-	while ((res = PQgetResult(conn)) != NULL) {
+	while ((res = next_result(r)) != NULL) {
 		ExecStatusType s = PQresultStatus(res);
 		if (s == PGRES_COPY_IN) {
 			size_t n = ps->st.data_end - ps->st.data_start;
@@ -554,8 +646,19 @@ static md_status run_statements(md_runner *r, const md_file *f, const char *acti
 
 		if (ps->skip)
 			continue;
+		/* a lease lost (behind a pooler): another runner may be at work */
+		if ((rc = md_db_lease_check(r->db, err)) != MD_OK)
+			return rc;
 		emit(r, MD_RUN_STATEMENT, f, action, k, (unsigned)p->nsend, ps->sql.text, 0, 0, NULL);
 		t0 = now_ms();
+		r->watch.f = f;
+		r->watch.action = action;
+		r->watch.index = k;
+		r->watch.count = (unsigned)p->nsend;
+		r->watch.t0 = t0;
+		r->watch.due = t0 + (r->progress_ms > MD_PROGRESS_DELAY_MS ? r->progress_ms
+									   : MD_PROGRESS_DELAY_MS);
+		r->watch.copy_bytes = (long long)(ps->st.data_end - ps->st.data_start);
 		rc = run_statement(r, p, ps, tag, err);
 		if (rc != MD_OK)
 			return rc;
@@ -590,18 +693,26 @@ static md_status end_tx(md_runner *r, md_error *err)
 static md_status begin_tx(md_runner *r, md_error *err)
 {
 	const char *lt = r->cfg->lock_timeout, *st = r->cfg->statement_timeout;
-	char *qlt = NULL, *qst = NULL, *sql = NULL;
+	char *qlt = NULL, *qst = NULL, *qsp = NULL, *sql = NULL;
 	md_status rc;
 
 	int open = PQtransactionStatus(r->db->conn) == PQTRANS_INTRANS;
 
-	if ((!lt || !strcmp(lt, "0")) && (!st || !strcmp(st, "0")))
+	if ((!lt || !strcmp(lt, "0")) && (!st || !strcmp(st, "0")) && !r->cfg->schema)
 		return open ? MD_OK : exec_simple(r, "BEGIN", err);
 	qlt = md_db_literal(r->db, lt ? lt : "0");
 	qst = md_db_literal(r->db, st ? st : "0");
-	if (!qlt || !qst || asprintf(&sql, "%sSET LOCAL lock_timeout = %s; "
-				     "SET LOCAL statement_timeout = %s", open ? "" : "BEGIN; ", qlt,
-				     qst) < 0) {
+	if (r->cfg->schema) {
+		/* a tenant schema ([database] schema): unqualified names are
+		 * its own, in this transaction (a pooler keeps no session);
+		 * SET takes the quoted identifier itself (a string literal
+		 * would be one quoted element) */
+		qsp = md_db_ident(r->db, r->cfg->schema);
+	}
+	if (!qlt || !qst || (r->cfg->schema && !qsp) ||
+	    asprintf(&sql, "%sSET LOCAL lock_timeout = %s; SET LOCAL statement_timeout = %s%s%s",
+		     open ? "" : "BEGIN; ", qlt, qst, qsp ? "; SET LOCAL search_path = " : "",
+		     qsp ? qsp : "") < 0) {
 		sql = NULL;
 		rc = md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
 	} else {
@@ -609,6 +720,7 @@ static md_status begin_tx(md_runner *r, md_error *err)
 	}
 	free(qlt);
 	free(qst);
+	free(qsp);
 	free(sql);
 	return rc;
 }
@@ -618,6 +730,17 @@ static void rollback_quietly(md_runner *r)
 	md_error ignore;
 	if (PQtransactionStatus(r->db->conn) != PQTRANS_IDLE)
 		exec_simple(r, "ROLLBACK", &ignore);
+}
+
+/* The file name of the backup this runner took (for the event rows), or
+ * NULL. */
+static const char *backup_file(const md_runner *r)
+{
+	const char *slash = strrchr(r->backup_path, '/');
+
+	if (!r->backup_path[0])
+		return NULL;
+	return slash ? slash + 1 : r->backup_path;
 }
 
 /* Record a failure in the event table, in its own transaction. */
@@ -648,6 +771,7 @@ static void record_failure(md_runner *r, const md_file *f, const char *action, c
 	ev.detail = action;
 	ev.duration_ms = ms;
 	ev.git_commit = git_commit(r);
+	ev.backup_file = backup_file(r);
 	md_history_event(r->db, r->cfg, &ev, &ignore);
 }
 
@@ -686,6 +810,7 @@ static md_status record(md_runner *r, const md_file *f, const char *kind, const 
 	ev.detail = detail;
 	ev.duration_ms = ms;
 	ev.git_commit = rec.git_commit;
+	ev.backup_file = backup_file(r);
 	return md_history_record_apply_event(r->db, r->cfg, &rec, &ev, err);
 }
 
@@ -784,6 +909,8 @@ md_status md_move_file(md_runner *r, const md_file *f, md_folder to, md_error *e
 
 	if (r->ws->single_folder && to != MD_FOLDER_ARCHIVE)
 		return MD_OK;
+	if (!r->cfg->tracked) /* the folders follow another target */
+		return MD_OK;
 	if (f->folder == to)
 		return MD_OK;
 	if ((rc = move_one(r, f, f->path, to, err)) != MD_OK)
@@ -859,6 +986,13 @@ md_status md_run_apply_prepared(md_runner *r, const md_file *f, md_prepared *p, 
 	int attempt;
 
 	md_error_clear(err);
+	/* [database] backup = pg_dump: before the run's first change */
+	if ((rc = md_runner_backup(r, err)) != MD_OK) {
+		emit(r, MD_RUN_FAILED, f, "apply", 0, 0, NULL, 0, 0, err);
+		md_prepared_free(p);
+		return rc;
+	}
+	t0 = now_ms();
 	emit(r, MD_RUN_START, f, "apply", 0, (unsigned)p->nsend, p->path, 0, 0, NULL);
 
 	if (p->autocommit || (r->cfg->transaction == MD_TX_NONE && !r->dry_run && !r->in_tx)) {
@@ -934,7 +1068,11 @@ applied:
 
 md_status md_runner_begin_all(md_runner *r, md_error *err)
 {
-	md_status rc = begin_tx(r, err);
+	/* the backup before the transaction opens (not idle in it meanwhile) */
+	md_status rc = md_runner_backup(r, err);
+
+	if (rc == MD_OK)
+		rc = begin_tx(r, err);
 	if (rc == MD_OK)
 		r->in_tx = 1;
 	return rc;
@@ -978,6 +1116,7 @@ md_status md_runner_commit_all(md_runner *r, const md_file *const *applied, size
 		ev.error = text;
 		ev.detail = "apply";
 		ev.git_commit = git_commit(r);
+		ev.backup_file = backup_file(r);
 		md_history_event(r->db, r->cfg, &ev, &ignore);
 		return rc;
 	}
@@ -1016,10 +1155,13 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 		return md_error_set(err, MD_ERR_INVALID, md_show_path(forward->path), 0, 0,
 				    "has no rollback script beside it (nothing was changed)");
 	rc = md_prepare_part(&p, rb->path, r->cfg, r->db->server_version, part, err);
+	if (rc == MD_OK && (rc = md_runner_backup(r, err)) != MD_OK)
+		md_prepared_free(p);
 	if (rc != MD_OK) {
 		emit(r, MD_RUN_FAILED, rb, "rollback", 0, 0, NULL, 0, 0, err);
 		return rc;
 	}
+	t0 = now_ms();
 	emit(r, MD_RUN_START, rb, "rollback", 0, (unsigned)p->nsend, p->path, 0, 0, NULL);
 	if (p->autocommit) {
 		char warn[1024];
@@ -1057,6 +1199,7 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 		ev.outcome = "ok";
 		ev.duration_ms = now_ms() - t0;
 		ev.git_commit = r->cfg->git_commit ? NULL : git_commit(r);
+		ev.backup_file = backup_file(r);
 		rc = md_history_event(r->db, r->cfg, &ev, err);
 	}
 	if (rc == MD_OK)
@@ -1488,6 +1631,13 @@ md_status md_step_begin(md_step *s, md_runner *r, const md_file *f, int rollback
 	rc = md_prepare_part(&s->p, s->run->path, r->cfg, r->db->server_version, part, err);
 	if (rc != MD_OK)
 		return rc;
+	/* [database] backup = pg_dump: before the first statement is sent */
+	if ((rc = md_runner_backup(r, err)) != MD_OK) {
+		md_prepared_free(s->p);
+		s->p = NULL;
+		return rc;
+	}
+	s->t0 = now_ms();
 	s->autocommit = s->p->autocommit || r->cfg->transaction == MD_TX_NONE;
 	emit(r, MD_RUN_START, s->run, s->action, 0, (unsigned)s->p->nsend, s->p->path, 0, 0, NULL);
 	if (s->autocommit) {
@@ -1570,6 +1720,7 @@ md_status md_step_commit(md_step *s, md_error *err)
 			ev.outcome = "ok";
 			ev.duration_ms = now_ms() - s->t0;
 			ev.git_commit = r->cfg->git_commit ? NULL : git_commit(r);
+			ev.backup_file = backup_file(r);
 			rc = md_history_event(r->db, r->cfg, &ev, err);
 		}
 	}

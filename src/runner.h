@@ -15,6 +15,7 @@
 #include "db.h"
 #include "error.h"
 #include "plan.h"
+#include "progress.h"
 #include "script.h"
 #include "vcs.h"
 #include "workspace.h"
@@ -76,9 +77,17 @@ typedef enum md_run_ev {
 	MD_RUN_DONE,           /* committed (or rolled back in a dry run): ms */
 	MD_RUN_FAILED,         /* err */
 	MD_RUN_MOVED,          /* text = "pending/x.sql -> applied/x.sql" */
-	MD_RUN_COMMITTED       /* the moves committed to git: text = the commit
+	MD_RUN_COMMITTED,      /* the moves committed to git: text = the commit
 	                          id (40 hex), action "apply", "rollback",
 	                          "repair" or "commit" */
+	MD_RUN_PROGRESS,       /* statement index is still running (r->progress_ms):
+	                          text = md_progress_format's line, ms = elapsed,
+	                          progress = what PostgreSQL reports */
+	MD_RUN_BACKUP_PROGRESS, /* [database] backup = pg_dump, before the run's
+	                          first change (src/backup.h): text = a line
+	                          ("pg_dump of database D to FILE", "12/40
+	                          tables, 3.1 MB"), action "backup" */
+	MD_RUN_BACKUP_DONE     /* the backup is taken: text = its path, ms */
 } md_run_ev;
 
 typedef struct md_run_event {
@@ -90,6 +99,7 @@ typedef struct md_run_event {
 	long long ms;
 	int attempt;
 	const md_error *err;
+	const md_progress *progress; /* MD_RUN_PROGRESS; NULL otherwise */
 } md_run_event;
 
 typedef void (*md_run_cb)(const md_run_event *ev, void *payload);
@@ -123,10 +133,32 @@ typedef struct md_runner {
 	size_t nmoved;
 	char last_commit[41];
 	int git_warned;        /* "not in a git repository" said once */
+	/* the pg_dump backup taken before this runner's first change
+	 * (md_runner_backup, src/backup.h), "" none yet; its file name goes
+	 * into the event rows of the run */
+	char backup_path[4096];
+	/* progress of a long statement (doc/progress.md): progress_ms > 0
+	 * (set by the front end after md_runner_init) asks PostgreSQL every
+	 * progress_ms, first after max(progress_ms, MD_PROGRESS_DELAY_MS), over
+	 * a second connection (role "progress") opened when first needed, and
+	 * emits MD_RUN_PROGRESS; md_runner_done closes it */
+	long long progress_ms;
+	md_db *watcher;
+	int watcher_failed;    /* could not connect or ask: not tried again */
+	struct md_run_watch {  /* the statement running now */
+		const md_file *f;
+		const char *action;
+		unsigned index, count;
+		long long t0, due; /* when it was sent, when to ask next (ms) */
+		long long copy_bytes; /* COPY ... FROM STDIN: the data migdeck sends */
+	} watch;
 } md_runner;
 
 void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_workspace *ws,
 		    md_run_cb cb, void *payload);
+/* What the runner opened for itself (the progress connection); r->db is
+ * the caller's.  Safe on a runner zeroed or never used; init may follow. */
+void md_runner_done(md_runner *r);
 
 /* Apply one forward file (versioned or repeatable): see the top of this
  * file.  A lock timeout (55P03) rolls back and retries with backoff, up to

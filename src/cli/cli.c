@@ -2,6 +2,7 @@
  * the commands. */
 #include "cli.h"
 
+#include "backup.h"
 #include "db.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void warn_cb(const char *msg, void *payload)
@@ -20,7 +22,8 @@ static void warn_cb(const char *msg, void *payload)
 int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage)
 {
 	enum { L_WAIT = 1000, L_DRY, L_TO, L_VERSION, L_STEPS, L_DESC, L_STYLE, L_OOO, L_OFFLINE,
-	       L_NOCOLOR, L_KEYS, L_CONFIRM_DB };
+	       L_NOCOLOR, L_KEYS, L_CONFIRM_DB, L_GROUP, L_JOBS, L_FAIL_FAST, L_SINCE,
+	       L_SCRATCH };
 	static const struct option lo[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "database", required_argument, NULL, 'd' },
@@ -42,6 +45,12 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		{ "offline", no_argument, NULL, L_OFFLINE },
 		{ "keys", required_argument, NULL, L_KEYS },
 		{ "confirm-database", required_argument, NULL, L_CONFIRM_DB },
+		{ "target", required_argument, NULL, 't' },
+		{ "group", required_argument, NULL, L_GROUP },
+		{ "jobs", required_argument, NULL, L_JOBS },
+		{ "fail-fast", no_argument, NULL, L_FAIL_FAST },
+		{ "since", required_argument, NULL, L_SINCE },
+		{ "scratch", optional_argument, NULL, L_SCRATCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -50,13 +59,15 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		{ L_TO, OPT_TO }, { L_VERSION, OPT_VERSION }, { L_STEPS, OPT_STEPS },
 		{ L_DESC, OPT_DESCRIPTION }, { L_STYLE, OPT_STYLE }, { L_OOO, OPT_OUT_OF_ORDER },
 		{ L_OFFLINE, OPT_OFFLINE }, { L_KEYS, OPT_KEYS }, { L_CONFIRM_DB, OPT_CONFIRM_DB },
+		{ L_GROUP, OPT_GROUP }, { L_JOBS, OPT_JOBS }, { L_FAIL_FAST, OPT_FAIL_FAST },
+		{ L_SINCE, OPT_SINCE }, { L_SCRATCH, OPT_SCRATCH },
 	};
 	int opt, li;
 	size_t i;
 
 	optind = 0; /* 0, not 1: glibc then starts afresh (main parsed with "+") */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "c:d:o:jyvqh", lo, &li)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:d:o:t:jyvqh", lo, &li)) != -1) {
 		char *end = NULL;
 
 		for (i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
@@ -70,6 +81,7 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		case 'c': c->opts.config_path = optarg; break;
 		case 'd': c->opts.database = optarg; break;
 		case 'o': c->overrides[c->noverrides++] = optarg; break;
+		case 't': c->opts.target = optarg; break;
 		case 'j': c->json = 1; break;
 		case 'y': c->yes = 1; break;
 		case 'v': c->verbose = 1; break;
@@ -105,6 +117,19 @@ int cli_parse(cli *c, int argc, char **argv, unsigned allowed, const char *usage
 		case L_OFFLINE: c->offline = 1; break;
 		case L_KEYS: c->keys = optarg; break;
 		case L_CONFIRM_DB: c->confirm_database = optarg; break;
+		case L_GROUP: c->group = optarg; break;
+		case L_JOBS:
+			errno = 0;
+			c->jobs = strtol(optarg, &end, 10);
+			if (errno || !end || *end || c->jobs < 1 || c->jobs > 256) {
+				fprintf(stderr, "migdeck %s: --jobs %s: not a number from 1 to 256\n",
+					argv[0], optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case L_FAIL_FAST: c->fail_fast = 1; break;
+		case L_SINCE: c->since = optarg; break;
+		case L_SCRATCH: c->scratch = 1; c->scratch_where = optarg; break;
 		case 'h':
 			printf("usage: migdeck %s\n", usage);
 			return -1;
@@ -216,6 +241,32 @@ int cli_print_run_event(const cli *c, const md_run_event *ev)
 		return 1;
 	case MD_RUN_WARNING:
 		fprintf(stderr, "migdeck: warning: %s\n", ev->text);
+		return 1;
+	case MD_RUN_PROGRESS:
+		/* one every [run] progress_interval while a statement runs */
+		if (c->verbose) {
+			fprintf(stderr, "  progress: %s\n", ev->text);
+			fflush(stderr);
+		}
+		return 1;
+	case MD_RUN_BACKUP_PROGRESS:
+		/* [database] backup = pg_dump, before the first change */
+		if (!c->quiet) {
+			fprintf(stderr, "backup: %s\n", ev->text);
+			fflush(stderr);
+		}
+		return 1;
+	case MD_RUN_BACKUP_DONE:
+		if (!c->quiet) {
+			struct stat st;
+			char size[32] = "?";
+
+			if (stat(ev->text, &st) == 0)
+				md_backup_size_text((long long)st.st_size, size, sizeof(size));
+			fprintf(stderr, "backup: %s (%s, %.1f s)\n", md_show_path(ev->text), size,
+				(double)ev->ms / 1000.0);
+			fflush(stderr);
+		}
 		return 1;
 	default:
 		return 0;

@@ -33,6 +33,11 @@ enum {
 	OPT_OUT_OF_ORDER = 1u << 9,
 	OPT_OFFLINE = 1u << 10,
 	OPT_CONFIRM_DB = 1u << 11,
+	OPT_GROUP = 1u << 12,      /* --group NAME (migrate, status) */
+	OPT_JOBS = 1u << 13,       /* --jobs N */
+	OPT_FAIL_FAST = 1u << 14,  /* --fail-fast */
+	OPT_SINCE = 1u << 15,      /* --since T (log) */
+	OPT_SCRATCH = 1u << 16,    /* --scratch[=local|server] (restore) */
 	OPT_KEYS = 1u << 20
 };
 
@@ -51,6 +56,12 @@ typedef struct cli {
 	const char *keys;      /* console --keys FILE */
 	const char *confirm_database; /* --confirm-database NAME ([database] production) */
 	long steps;
+	const char *group;     /* --group NAME: a [group.NAME] fleet */
+	long jobs;             /* --jobs N (0: not given) */
+	int fail_fast;         /* --fail-fast */
+	const char *since;     /* log --since T */
+	int scratch;           /* restore --scratch[=WHERE] */
+	const char *scratch_where; /* local|server or NULL */
 	char **pos;            /* positional arguments */
 	int npos;
 } cli;
@@ -98,5 +109,10 @@ int cmd_clean(cli *c, int argc, char **argv);
 int cmd_commit(cli *c, int argc, char **argv);
 int cmd_schema(cli *c, int argc, char **argv); /* src/cli/diff.c */
 int cmd_diff(cli *c, int argc, char **argv);   /* src/cli/diff.c */
+int cmd_backups(cli *c, int argc, char **argv); /* src/cli/backup.c */
+int cmd_restore(cli *c, int argc, char **argv); /* src/cli/backup.c */
+int cmd_log(cli *c, int argc, char **argv);     /* src/cli/backup.c */
+/* migrate --group NAME (src/cli/fleet.c); to: --to, or NULL */
+int cmd_migrate_group(cli *c, const md_version *to);
 
 #endif

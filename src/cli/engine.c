@@ -52,6 +52,7 @@ static void release_held(session *s, int print)
 static void session_close(session *s)
 {
 	release_held(s, 0);
+	md_runner_done(&s->run);
 	md_plan_free(s->plan);
 	md_history_free(s->hist);
 	md_db_close(s->db);
@@ -121,7 +122,9 @@ static void flag_foreign_checksums(session *s)
 }
 
 /* Connect, (lock and create the bookkeeping schema), then scan and load at
- * once, plan.  Returns 0 or an exit code (the error printed). */
+ * once, plan.  writer 2: on a production database, leave the bookkeeping
+ * to the caller, after the confirmation (a refusal changes nothing).
+ * Returns 0 or an exit code (the error printed). */
 static int session_open(cli *c, session *s, int writer)
 {
 	md_error err;
@@ -150,7 +153,8 @@ static int session_open(cli *c, session *s, int writer)
 			goto fail;
 		/* a dry run changes nothing: migrate --dry-run creates the
 		 * bookkeeping inside its own transaction (cmd_migrate) */
-		if (!c->dry_run && (rc = md_history_ensure(s->db, c->cfg, &err)) != MD_OK)
+		if (!c->dry_run && !(writer == 2 && c->cfg->production && !c->cfg->flyway) &&
+		    (rc = md_history_ensure(s->db, c->cfg, &err)) != MD_OK)
 			goto fail;
 	}
 	job.cfg = c->cfg;
@@ -173,6 +177,10 @@ static int session_open(cli *c, session *s, int writer)
 	flag_foreign_checksums(s);
 	md_runner_init(&s->run, s->db, c->cfg, s->ws, run_cb, s);
 	s->run.mirror = mirror;
+	/* --verbose: a progress line for a long statement (doc/progress.md);
+	 * without it nothing would be printed, so no second connection */
+	if (c->verbose)
+		s->run.progress_ms = c->cfg->progress_interval_ms;
 	return 0;
 fail:
 	cli_print_error(&err);
@@ -225,6 +233,9 @@ static void run_cb(const md_run_event *ev, void *payload)
 	case MD_RUN_STATEMENT_DONE:
 	case MD_RUN_NOTICE:
 	case MD_RUN_WARNING:
+	case MD_RUN_PROGRESS:
+	case MD_RUN_BACKUP_PROGRESS:
+	case MD_RUN_BACKUP_DONE:
 		cli_print_run_event(c, ev);
 		break;
 	case MD_RUN_RETRY:
@@ -337,6 +348,12 @@ static void status_json(cli *c, session *s)
 
 	printf("{\"target\":");
 	md_json_str(stdout, s->db->target, strlen(s->db->target));
+	if (c->cfg->target) {
+		printf(",\"target_name\":");
+		md_json_str(stdout, c->cfg->target, strlen(c->cfg->target));
+		printf(",\"production\":%s,\"tracked\":%s", c->cfg->production ? "true" : "false",
+		       c->cfg->tracked ? "true" : "false");
+	}
 	printf(",\"server_version\":%d,\"history\":{", s->db->server_version);
 	json_kv("schema", c->cfg->history_schema, 0);
 	json_kv("table", c->cfg->history_table, 1);
@@ -404,6 +421,12 @@ int cmd_status(cli *c, int argc, char **argv)
 		session_close(&s);
 		return EXIT_OK;
 	}
+	if (c->cfg->target)
+		printf("Target:   %s%s%s%s%s\n", c->cfg->target,
+		       c->cfg->production ? " (production)" : "",
+		       c->cfg->tracked ? "" : "; the folders follow ",
+		       c->cfg->tracked ? "" : c->cfg->tracks ? c->cfg->tracks : "another target",
+		       c->cfg->tracked ? "" : ": files stay where they are");
 	printf("Database: %s (PostgreSQL %d.%d)\n", s.db->target, s.db->server_version / 10000,
 	       s.db->server_version % 10000);
 	printf("History:  %s.%s%s\n\n", c->cfg->history_schema, c->cfg->history_table,
@@ -779,9 +802,12 @@ int cmd_migrate(cli *c, int argc, char **argv)
 	int rc, problems = 0;
 	md_error err;
 
-	if ((rc = cli_parse(c, argc, argv, OPT_TO | OPT_DRY_RUN | OPT_WAIT | OPT_YES | OPT_OUT_OF_ORDER | OPT_CONFIRM_DB,
+	if ((rc = cli_parse(c, argc, argv, OPT_TO | OPT_DRY_RUN | OPT_WAIT | OPT_YES | OPT_OUT_OF_ORDER | OPT_CONFIRM_DB |
+				    OPT_GROUP | OPT_JOBS | OPT_FAIL_FAST | OPT_JSON,
 			    "migrate [--to VERSION] [--dry-run] [--wait[=SECONDS]] [--out-of-order] [--yes] "
-			    "[--confirm-database NAME]")) != 0)
+			    "[--confirm-database NAME]\n"
+			    "       migdeck migrate --group NAME [--jobs N] [--fail-fast] [--json] [--to VERSION] "
+			    "[--wait[=SECONDS]] [--out-of-order] [--confirm-database GROUP]")) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	if (c->npos) {
 		fprintf(stderr, "migdeck migrate: unexpected argument '%s'\n", c->pos[0]);
@@ -793,7 +819,14 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		fprintf(stderr, "migdeck migrate: --to %s: not a version\n", c->to);
 		return EXIT_USAGE;
 	}
-	if ((rc = session_open(c, &s, 1)) != 0)
+	if (c->group) /* a fleet: src/cli/fleet.c */
+		return cmd_migrate_group(c, c->to ? &to : NULL);
+	if (c->jobs || c->fail_fast) {
+		fprintf(stderr, "migdeck migrate: %s goes with --group NAME\n",
+			c->jobs ? "--jobs" : "--fail-fast");
+		return EXIT_USAGE;
+	}
+	if ((rc = session_open(c, &s, 2)) != 0)
 		return rc;
 	s.run.dry_run = c->dry_run;
 	if ((rc = baseline_on_migrate(c, &s, &dry_baseline)) != 0) {
@@ -884,10 +917,17 @@ int cmd_migrate(cli *c, int argc, char **argv)
 	}
 	if ((rc = production_guard(c, &s, targets, n, "migrate")) != 0)
 		goto done;
+	if (c->cfg->production && !c->cfg->flyway && !c->dry_run && n &&
+	    md_history_ensure(s.db, c->cfg, &err) != MD_OK) {
+		cli_print_error(&err);
+		rc = EXIT_FAILED;
+		goto done;
+	}
 	heal_misplaced(c, &s);
 
 	rc = EXIT_OK;
-	if (c->dry_run || c->cfg->transaction == MD_TX_ALL) {
+	/* (nothing to apply: no transaction, and no backup taken for it) */
+	if (c->dry_run || (c->cfg->transaction == MD_TX_ALL && n)) {
 		if (md_runner_begin_all(&s.run, &err) != MD_OK ||
 		    (c->dry_run && md_history_ensure(s.db, c->cfg, &err) != MD_OK)) {
 			cli_print_error(&err);
@@ -922,6 +962,10 @@ int cmd_migrate(cli *c, int argc, char **argv)
 		fprintf(stderr, "Migrations stopped: 0 applied, 1 failed, %zu undone with it "
 			"([run] transaction = all), %zu not run, %zu total\n",
 			undone, n > undone ? n - undone - 1 : 0, total);
+	else if (rc != EXIT_OK && !applied && c->cfg->backup_pg_dump && !c->dry_run &&
+		 !s.run.backup_path[0])
+		fprintf(stderr, "Migrations stopped before the first one: the backup failed; nothing "
+			"was changed, %zu not run, %zu total\n", n, total);
 	else if (rc != EXIT_OK)
 		fprintf(stderr, "Migrations stopped: %zu applied, 1 failed, %zu not run, %zu total\n",
 			applied, n - applied - 1, total);

@@ -48,47 +48,13 @@ trap 'rm -rf "$T"' EXIT
 trap 'rm -rf "$T"; exit 130' INT
 trap 'rm -rf "$T"; exit 143' TERM
 export LC_ALL=C
-OUT=$T/out
-ERR=$T/err
-pass=0 fail=0
+. "$(dirname "$0")/common.shlib"
 PSQL=psql
 [ -x "${MIGDECK_TEST_PGBIN:-}/psql" ] && PSQL=$MIGDECK_TEST_PGBIN/psql
 HERE=$(pwd)
 VECTORS=${MIGDECK_FLYWAY_VECTORS:-$HERE/../shared/flyway-vectors}
 
-ok() { pass=$((pass + 1)); }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL: $*"
-}
-show() { sed 's/^/  | /' "$1"; }
-run() {
-	$BIN "$@" >"$OUT" 2>"$ERR" </dev/null
-	rc=$?
-}
 m() { run -d "dbname=$DB" "$@"; }
-expect_rc() {
-	if [ "$rc" -eq "$1" ]; then ok; else
-		bad "$2: exit $rc, want $1"
-		show "$OUT"
-		show "$ERR"
-	fi
-}
-expect_fgrep() {
-	if grep -qF -- "$2" "$1"; then ok; else
-		bad "$3: no '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
-expect_no_fgrep() {
-	if grep -qF -- "$2" "$1"; then
-		bad "$3: '$2' found in $(basename "$1")"
-		show "$1"
-	else ok; fi
-}
-expect_eq() {
-	if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi
-}
 q() { $PSQL -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "$1" 2>&1; }
 newdb() {
 	DB=mdadopt_$1

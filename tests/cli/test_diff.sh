@@ -30,9 +30,7 @@ export LC_ALL=C
 # a git that knows nobody's settings
 export GIT_CONFIG_NOSYSTEM=1 HOME="$T/home"
 mkdir -p "$HOME"
-OUT=$T/out
-ERR=$T/err
-pass=0 fail=0
+. "$(dirname "$0")/common.shlib"
 have_python=0
 command -v python3 >/dev/null 2>&1 && have_python=1
 have_git=0
@@ -44,46 +42,14 @@ PG_DUMP=pg_dump
 
 # ---- helpers ------------------------------------------------------------------
 
-ok() { pass=$((pass + 1)); }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL: $*"
-}
-show() { sed 's/^/  | /' "$1"; }
 
-run() {
-	$BIN "$@" >"$OUT" 2>"$ERR" </dev/null
-	rc=$?
-}
 m() { run -d "dbname=$DB" "$@"; }
 
-expect_rc() { # want description
-	if [ "$rc" -eq "$1" ]; then ok; else
-		bad "$2: exit $rc, want $1"
-		show "$OUT"
-		show "$ERR"
-	fi
-}
-expect_fgrep() { # file string description
-	if grep -qF -- "$2" "$1"; then ok; else
-		bad "$3: no '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
-expect_no_fgrep() { # file string description
-	if grep -qF -- "$2" "$1"; then
-		bad "$3: '$2' found in $(basename "$1")"
-		show "$1"
-	else ok; fi
-}
 expect_line() { # file line description
 	if grep -qxF -- "$2" "$1"; then ok; else
 		bad "$3: no line '$2' in $(basename "$1")"
 		show "$1"
 	fi
-}
-expect_eq() { # got want description
-	if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi
 }
 expect_file() { # file expected-text description: the whole file
 	printf '%s\n' "$2" >"$T/want"

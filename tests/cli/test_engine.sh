@@ -27,9 +27,7 @@ trap 'rm -rf "$T"' EXIT
 trap 'rm -rf "$T"; exit 130' INT
 trap 'rm -rf "$T"; exit 143' TERM
 export LC_ALL=C
-OUT=$T/out
-ERR=$T/err
-pass=0 fail=0
+. "$(dirname "$0")/common.shlib"
 have_python=0
 command -v python3 >/dev/null 2>&1 && have_python=1
 have_git=0
@@ -43,18 +41,7 @@ command -v git >/dev/null 2>&1 && have_git=1
 
 # ---- helpers ------------------------------------------------------------------
 
-ok() { pass=$((pass + 1)); }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL: $*"
-}
-show() { sed 's/^/  | /' "$1"; }
 
-# run ARGS...: migdeck with stdout in $OUT, stderr in $ERR, status in rc
-run() {
-	$BIN "$@" >"$OUT" 2>"$ERR" </dev/null
-	rc=$?
-}
 # m ARGS...: migdeck on the scenario's database $DB
 m() { run -d "dbname=$DB" "$@"; }
 
@@ -73,18 +60,6 @@ expect_grep() { # file pattern description (basic regexp)
 		show "$1"
 	fi
 }
-expect_fgrep() { # file string description
-	if grep -qF -- "$2" "$1"; then ok; else
-		bad "$3: no '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
-expect_no_fgrep() { # file string description
-	if grep -qF -- "$2" "$1"; then
-		bad "$3: '$2' found in $(basename "$1")"
-		show "$1"
-	else ok; fi
-}
 expect_line() { # file line description (the whole line)
 	if grep -qxF -- "$2" "$1"; then ok; else
 		bad "$3: no line '$2' in $(basename "$1")"
@@ -97,9 +72,6 @@ expect_last_line() { # file line description
 		bad "$3: last line '$last', want '$2'"
 		show "$1"
 	fi
-}
-expect_eq() { # got want description
-	if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi
 }
 expect_ne() { # got unwanted description
 	if [ "$1" != "$2" ]; then ok; else bad "$3: got '$1' (must differ)"; fi
