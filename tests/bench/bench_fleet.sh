@@ -8,9 +8,9 @@
 # through CREATE TABLE, ALTER TABLE ADD COLUMN, CREATE INDEX, an INSERT of
 # three rows, a small plpgsql function).  For each of BENCH_JOBS (default
 # "1 2 4 8"), BENCH_RUNS (default 2) times, in rounds that go through the
-# job counts in turn (the second round in reverse order): empty every
-# database (public dropped with migdeck's bookkeeping and made again, a
-# CHECKPOINT, sync; untimed), then time
+# job counts in turn (the second round in reverse order): drop and create
+# the databases again, a CHECKPOINT, sync (untimed; autovacuum is off for
+# the whole script), then time
 #     migdeck migrate --group fleet --jobs J
 # under /usr/bin/time for the peak resident memory and migdeck's CPU time,
 # with the CPU time the cluster used meanwhile (the postmaster, its reaped
@@ -86,8 +86,13 @@ BEGIN {
 
 # ---- the databases -----------------------------------------------------------------
 
-# create: drop the fleet's databases, create N empty ones (one psql session)
-create() {
+# fresh: drop the fleet's databases and create N empty ones (one psql
+# session), then a CHECKPOINT and the OS's dirty pages written out (sync):
+# creating 200 databases writes 1.5 GB, whose checkpoint and write-back
+# must not land in the timed run.  (Emptying the databases instead, DROP
+# SCHEMA public CASCADE, left catalogs full of dead rows for the next
+# run and gave no steadier figures.)
+fresh() {
 	{
 		echo "SET client_min_messages = warning;"
 		q postgres "SELECT format('DROP DATABASE %I;', datname) FROM pg_database WHERE datname LIKE 'fb\_%'"
@@ -96,31 +101,27 @@ create() {
 			printf 'CREATE DATABASE fb_%03d;\n' "$i"
 			i=$((i + 1))
 		done
-	} >"$W/create.sql"
-	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$W/create.sql" >"$W/create.out" 2>&1 ||
-		{ cat "$W/create.out" >&2; broken "cannot create the databases"; }
-}
-
-# fresh: every database back to empty (one psql session visiting them all:
-# public dropped with everything in it, migdeck's bookkeeping included, and
-# made again), then a CHECKPOINT and the OS's dirty pages written out, so
-# neither lands in the timed run.  (Dropping and creating 200 databases
-# instead writes 1.5 GB, whose write-back then ran into the timed runs.)
-fresh() {
-	i=1
-	{
-		echo "SET client_min_messages = warning;"
-		while [ "$i" -le "$N" ]; do
-			printf '\\c fb_%03d\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n' "$i"
-			i=$((i + 1))
-		done
 	} >"$W/fresh.sql"
 	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$W/fresh.sql" >"$W/fresh.out" 2>&1 ||
-		{ cat "$W/fresh.out" >&2; broken "cannot empty the databases"; }
+		{ cat "$W/fresh.out" >&2; broken "cannot create the databases"; }
 	q postgres "CHECKPOINT" >/dev/null || broken "CHECKPOINT failed"
 	sync
 	sleep 1
 }
+
+# autovacuum off while this runs (200 new databases keep its workers busy
+# on two cores, at random moments of the timed runs); back on at exit, for
+# the benchmarks that share the cluster under make bench
+autovacuum() { # on|off
+	if [ "$1" = on ]; then
+		q postgres "ALTER SYSTEM RESET autovacuum" >/dev/null 2>&1
+	else
+		q postgres "ALTER SYSTEM SET autovacuum = off" >/dev/null 2>&1
+	fi
+	q postgres "SELECT pg_reload_conf()" >/dev/null 2>&1
+}
+trap 'autovacuum on; rm -rf "$W"' EXIT
+autovacuum off
 
 # check_all: every database has M successful versioned rows (one psql
 # session connecting to each)
@@ -212,9 +213,8 @@ secs() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e9 }'; }
 
 echo "$me: $N databases x $M migrations, migdeck migrate --group --jobs J"
 echo "$me: $("$BIN" --version 2>/dev/null | head -n 1), server $(q postgres 'SHOW server_version'), $(nproc 2>/dev/null || echo '?') cores"
-echo "$me: best of $RUNS runs per job count, every database emptied before each run"
+echo "$me: best of $RUNS runs per job count, fresh databases before each run, autovacuum off"
 echo
-create
 order=$JOBS
 rev=$(for j in $JOBS; do echo "$j"; done | awk '{ a[NR] = $0 } END { for (i = NR; i >= 1; i--) printf "%s ", a[i] }')
 r=1
