@@ -799,7 +799,10 @@ static md_status record(md_runner *r, const md_file *f, const char *kind, const 
 	rec.kind = kind;
 	rec.applied_sql = text;
 	/* [git] commit = on: the commit of the move, filled in after it */
-	rec.git_commit = r->cfg->git_commit && !strcmp(action, "apply") ? NULL : git_commit(r);
+	/* a move commit fills it in later; nothing moves for another target */
+	rec.git_commit = r->cfg->git_commit && r->cfg->tracked && !strcmp(action, "apply")
+				 ? NULL
+				 : git_commit(r);
 	rec.execution_ms = ms;
 	rec.success = success;
 	memset(&ev, 0, sizeof(ev));
@@ -1198,7 +1201,7 @@ md_status md_run_rollback(md_runner *r, const md_file *forward, md_error *err)
 		ev.script = rb->name;
 		ev.outcome = "ok";
 		ev.duration_ms = now_ms() - t0;
-		ev.git_commit = r->cfg->git_commit ? NULL : git_commit(r);
+		ev.git_commit = r->cfg->git_commit && r->cfg->tracked ? NULL : git_commit(r);
 		ev.backup_file = backup_file(r);
 		rc = md_history_event(r->db, r->cfg, &ev, err);
 	}
@@ -1719,7 +1722,7 @@ md_status md_step_commit(md_step *s, md_error *err)
 			ev.script = s->run->name;
 			ev.outcome = "ok";
 			ev.duration_ms = now_ms() - s->t0;
-			ev.git_commit = r->cfg->git_commit ? NULL : git_commit(r);
+			ev.git_commit = r->cfg->git_commit && r->cfg->tracked ? NULL : git_commit(r);
 			ev.backup_file = backup_file(r);
 			rc = md_history_event(r->db, r->cfg, &ev, err);
 		}

@@ -117,6 +117,8 @@ expect_rc 0 "apply V3 on prod"
 expect_eq "$(versions mdtg_prod)" "1,2,3" "V3 on prod"
 expect_eq "$(ls pending)" "V3__t3.sql" "V3 stays in pending/: the folders follow stage"
 expect_eq "$(ncommits)" "$c2" "nothing committed for an untracked target"
+expect_eq "$(q_in mdtg_prod "SELECT git_commit FROM schema_versions WHERE version = '3'")" "$(git rev-parse HEAD)" \
+	"the history row of an untracked target records HEAD (no move commit comes)"
 run --target prod status
 expect_no_fgrep "$OUT" "misplaced" "no file is misplaced from prod's point of view"
 MIGDECK_TARGET=stage run status
