@@ -439,28 +439,6 @@ static const md_plan_item *latest_applied(const md_plan *plan)
 	return last;
 }
 
-static int is_target(const md_plan_item *it)
-{
-	if (!it->file || it->file->folder == MD_FOLDER_ARCHIVE)
-		return 0;
-	if (it->file->kind == MD_KIND_REPEATABLE)
-		return it->state == MD_STATE_PENDING || (it->flags & MD_PLAN_REPEATABLE_CHANGED);
-	return it->state == MD_STATE_PENDING || it->state == MD_STATE_ROLLED_BACK ||
-	       it->state == MD_STATE_FAILED;
-}
-
-static const md_ws_problem *file_problem(const md_workspace *ws, const md_file *f)
-{
-	size_t i;
-
-	if (!f)
-		return NULL;
-	for (i = 0; i < ws->nproblems; i++)
-		if (ws->problems[i].path && !strcmp(ws->problems[i].path, f->path))
-			return &ws->problems[i];
-	return NULL;
-}
-
 /* A problem found before anything runs: the first one is kept. */
 typedef struct problems {
 	md_error first;
@@ -492,21 +470,21 @@ static size_t choose(const fleet_run *fr, const md_config *cfg, const md_plan *p
 
 	for (i = 0; i < plan->n; i++) {
 		const md_plan_item *it = &plan->items[i];
-		const md_ws_problem *wp = file_problem(ws, it->file);
+		const md_ws_problem *wp = md_workspace_problem_of(ws, it->file);
 		const char *path = it->file ? md_show_path(it->file->path) : item_version(it);
 
 		if ((it->flags & MD_PLAN_DRIFT_REAL) && !wp &&
 		    !(cfg->flyway && !cfg->flyway->validate_on_migrate))
 			problemf(pb, path, "%s", "changed since it was applied; see migdeck validate "
 				 "(migdeck repair realigns the checksum)");
-		if (wp && (is_target(it) || (it->flags & MD_PLAN_DRIFT))) {
+		if (wp && (md_plan_item_runs(it) || (it->flags & MD_PLAN_DRIFT))) {
 			md_error e;
 
 			md_error_clear(&e);
 			md_error_set(&e, MD_ERR_INVALID, NULL, 0, 0, "%s", wp->msg);
 			problem(pb, &e);
 		}
-		if (!is_target(it))
+		if (!md_plan_item_runs(it))
 			continue;
 		if (fr->o->to && it->file->kind != MD_KIND_REPEATABLE &&
 		    md_version_cmp(&it->file->version, fr->o->to) > 0)

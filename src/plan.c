@@ -607,6 +607,16 @@ void md_plan_classify_drift(md_plan_item *it, const char *applied_text, size_t a
 		it->flags |= MD_PLAN_DRIFT_COSMETIC;
 }
 
+int md_plan_item_runs(const md_plan_item *it)
+{
+	if (!it->file || it->file->folder == MD_FOLDER_ARCHIVE)
+		return 0;
+	if (it->file->kind == MD_KIND_REPEATABLE)
+		return it->state == MD_STATE_PENDING || (it->flags & MD_PLAN_REPEATABLE_CHANGED);
+	return it->state == MD_STATE_PENDING || it->state == MD_STATE_ROLLED_BACK ||
+	       it->state == MD_STATE_FAILED;
+}
+
 const char *md_state_name(md_state s)
 {
 	switch (s) {

@@ -72,6 +72,10 @@ int md_drift_is_real(const char *old_text, size_t old_len, const char *new_text,
 void md_plan_classify_drift(md_plan_item *it, const char *applied_text, size_t applied_len,
 			    const char *file_text, size_t file_len);
 
+/* Whether migrate would run it: a pending, rolled-back or failed versioned
+ * file, or a repeatable that is new or changed (never one in archive/). */
+int md_plan_item_runs(const md_plan_item *it);
+
 const char *md_state_name(md_state s);  /* "pending", "applied", "rolled back", ... */
 
 #endif

@@ -1238,6 +1238,18 @@ md_status md_workspace_scan(md_workspace **out, const md_config *cfg, md_error *
 	return MD_OK;
 }
 
+const md_ws_problem *md_workspace_problem_of(const md_workspace *ws, const md_file *f)
+{
+	size_t i;
+
+	if (!f)
+		return NULL;
+	for (i = 0; i < ws->nproblems; i++)
+		if (ws->problems[i].path && !strcmp(ws->problems[i].path, f->path))
+			return &ws->problems[i];
+	return NULL;
+}
+
 void md_workspace_free(md_workspace *ws)
 {
 	size_t i;

@@ -139,6 +139,10 @@ md_status md_workspace_scan(md_workspace **out, const md_config *cfg, md_error *
  * are the workspace's (one block per file): not for a hand-built one. */
 void md_workspace_free(md_workspace *ws);
 
+/* The first problem the scan found about f (a duplicate version, a bad
+ * name ...), or NULL (also for a NULL f). */
+const md_ws_problem *md_workspace_problem_of(const md_workspace *ws, const md_file *f);
+
 /* Parse one file name (with or without ".sql").  Returns 0 and fills
  * style, kind, version and description (malloc'd into *desc), or -1 if the
  * name fits no convention (or out of memory).  Any output may be NULL. */

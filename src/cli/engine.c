@@ -188,18 +188,6 @@ fail:
 	return cli_exit_code(rc);
 }
 
-/* The first workspace problem about f (a duplicate version, ...), or NULL. */
-static const md_ws_problem *file_problem(const md_workspace *ws, const md_file *f)
-{
-	size_t i;
-	if (!f)
-		return NULL;
-	for (i = 0; i < ws->nproblems; i++)
-		if (ws->problems[i].path && !strcmp(ws->problems[i].path, f->path))
-			return &ws->problems[i];
-	return NULL;
-}
-
 static const char *item_version(const md_plan_item *it)
 {
 	if (it->file)
@@ -300,7 +288,7 @@ static const char *checksum_word(const md_plan_item *it)
 
 static void notes(const md_workspace *ws, const md_plan_item *it, char *out, size_t outsz)
 {
-	const md_ws_problem *pb = file_problem(ws, it->file);
+	const md_ws_problem *pb = md_workspace_problem_of(ws, it->file);
 	size_t used = 0;
 	out[0] = '\0';
 #define NOTE(...)                                                                       \
@@ -781,16 +769,6 @@ static void heal_misplaced(cli *c, session *s)
 	}
 }
 
-static int is_target(const md_plan_item *it)
-{
-	if (!it->file || it->file->folder == MD_FOLDER_ARCHIVE)
-		return 0;
-	if (it->file->kind == MD_KIND_REPEATABLE)
-		return it->state == MD_STATE_PENDING || (it->flags & MD_PLAN_REPEATABLE_CHANGED);
-	return it->state == MD_STATE_PENDING || it->state == MD_STATE_ROLLED_BACK ||
-	       it->state == MD_STATE_FAILED;
-}
-
 int cmd_migrate(cli *c, int argc, char **argv)
 {
 	session s;
@@ -848,11 +826,11 @@ int cmd_migrate(cli *c, int argc, char **argv)
 
 		if (it->file && it->file->folder != MD_FOLDER_ARCHIVE)
 			total++;
-		if ((it->flags & MD_PLAN_DRIFT_REAL) && !file_problem(s.ws, it->file) &&
+		if ((it->flags & MD_PLAN_DRIFT_REAL) && !md_workspace_problem_of(s.ws, it->file) &&
 		    c->cfg->flyway && !c->cfg->flyway->validate_on_migrate) {
 			fprintf(stderr, "migdeck: warning: %s: changed since it was applied "
 				"(flyway.validateOnMigrate=false: not checked before migrating)\n", path);
-		} else if ((it->flags & MD_PLAN_DRIFT_REAL) && !file_problem(s.ws, it->file)) {
+		} else if ((it->flags & MD_PLAN_DRIFT_REAL) && !md_workspace_problem_of(s.ws, it->file)) {
 			fprintf(stderr, "migdeck: %s: changed since it was applied; see migdeck validate "
 				"(migdeck repair realigns the checksum)\n", path);
 			problems++;
@@ -860,7 +838,7 @@ int cmd_migrate(cli *c, int argc, char **argv)
 			fprintf(stderr, "migdeck: warning: %s: comments or whitespace changed since it was applied\n",
 				path);
 		}
-		if (!is_target(it))
+		if (!md_plan_item_runs(it))
 			continue;
 		if (dry_baseline && it->file->kind == MD_KIND_VERSIONED &&
 		    md_version_cmp(&it->file->version, &dry_bv) <= 0)
@@ -886,8 +864,8 @@ int cmd_migrate(cli *c, int argc, char **argv)
 	 * would run, move, or judge by its recorded checksum */
 	for (i = 0; i < s.plan->n; i++) {
 		const md_plan_item *it = &s.plan->items[i];
-		const md_ws_problem *pb = file_problem(s.ws, it->file);
-		if (pb && (is_target(it) || (it->flags & (MD_PLAN_MISPLACED | MD_PLAN_DRIFT)))) {
+		const md_ws_problem *pb = md_workspace_problem_of(s.ws, it->file);
+		if (pb && (md_plan_item_runs(it) || (it->flags & (MD_PLAN_MISPLACED | MD_PLAN_DRIFT)))) {
 			fprintf(stderr, "migdeck: %s\n", pb->msg);
 			problems++;
 		}
@@ -1382,7 +1360,7 @@ int cmd_repair(cli *c, int argc, char **argv)
 		       nfailed == 1 ? "" : "s");
 	for (i = 0; i < s.plan->n; i++) {
 		const md_plan_item *it = &s.plan->items[i];
-		const md_ws_problem *pb = file_problem(s.ws, it->file);
+		const md_ws_problem *pb = md_workspace_problem_of(s.ws, it->file);
 		if (pb && (it->flags & (MD_PLAN_DRIFT | MD_PLAN_MISPLACED))) {
 			fprintf(stderr, "migdeck: %s: not repaired until that is resolved\n", pb->msg);
 			skipped++;
@@ -1399,7 +1377,7 @@ int cmd_repair(cli *c, int argc, char **argv)
 		if (c->dry_run || cli_confirm(c, question)) {
 			for (i = 0; i < s.plan->n; i++) {
 				const md_plan_item *it = &s.plan->items[i];
-				if (!(it->flags & MD_PLAN_DRIFT) || !it->file || file_problem(s.ws, it->file))
+				if (!(it->flags & MD_PLAN_DRIFT) || !it->file || md_workspace_problem_of(s.ws, it->file))
 					continue;
 				if (md_run_realign(&s.run, it->file, &err) != MD_OK) {
 					cli_print_error(&err);
@@ -1415,7 +1393,7 @@ int cmd_repair(cli *c, int argc, char **argv)
 	}
 	for (i = 0; i < s.plan->n && rc != EXIT_FAILED; i++) {
 		const md_plan_item *it = &s.plan->items[i];
-		if (!(it->flags & MD_PLAN_MISPLACED) || !it->file || file_problem(s.ws, it->file))
+		if (!(it->flags & MD_PLAN_MISPLACED) || !it->file || md_workspace_problem_of(s.ws, it->file))
 			continue;
 		if (c->dry_run) {
 			printf("Would move: %s to %s/\n", md_show_path(it->file->path), md_folder_name(it->want));
