@@ -124,7 +124,8 @@ if awk '/^  \[1\/1\] CREATE INDEX big_gate / { s = NR } /^  progress: / && !p { 
 	show "$T/err"
 fi
 if grep -q '^Applied: 001_index_big.sql' "$T/out"; then ok; else bad "001 applied"; show "$T/out"; fi
-if [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'migdeck:%:progress'")" = 0 ]; then ok; else
+# the server ends a closed session's backend a moment after the client goes
+if wait_for "[ \"\$(q \"SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'migdeck:%:progress'\")\" = 0 ]"; then ok; else
 	bad "the progress connection is closed"
 fi
 
