@@ -157,6 +157,28 @@ md_status md_db_connect_retry(md_db **out, const md_config *cfg, const char *rol
 			     cfg ? cfg->connect_retries_interval : 0, note, payload, err);
 }
 
+/* [database] schema: a tenant's own names first, for the whole session
+ * (the runner also sets it in each migration's transaction, which is all
+ * a pooler keeps) */
+static md_status session_schema(md_db *db, const md_config *cfg, md_error *err)
+{
+	char *id;
+	const char *param[1];
+	PGresult *res = NULL;
+	md_status rc;
+
+	if (!cfg || !cfg->schema || db->pooled)
+		return MD_OK;
+	if (!(id = md_db_ident(db, cfg->schema)))
+		return md_error_set(err, MD_ERR_NOMEM, NULL, 0, 0, "out of memory");
+	param[0] = id;
+	rc = md_db_query(db, &res, "SELECT pg_catalog.set_config('search_path', $1, false)", 1,
+			 param, err);
+	PQclear(res);
+	free(id);
+	return rc;
+}
+
 /* The pause before retry number attempt (1-based): 1 s, doubling, capped at
  * interval seconds (Flyway's connectRetries / connectRetriesInterval). */
 static int retry_pause(int attempt, int interval)
@@ -306,23 +328,8 @@ static md_status db_connect_ex(md_db **out, const md_config *cfg, const char *ro
 	db->params = params_copy(kw2, vals2);
 	if (!db->params || detect_pooler(db) != MD_OK)
 		goto nomem;
-	if (cfg && cfg->schema && !db->pooled) {
-		/* [database] schema: a tenant's own names first, for the whole
-		 * session (the runner also sets it in each migration's
-		 * transaction, which is all a pooler keeps) */
-		char *id = md_db_ident(db, cfg->schema);
-		const char *param[1] = { id };
-		PGresult *res = NULL;
-
-		if (!id)
-			goto nomem;
-		rc = md_db_query(db, &res, "SELECT pg_catalog.set_config('search_path', $1, false)", 1,
-				 param, err);
-		PQclear(res);
-		free(id);
-		if (rc != MD_OK)
-			goto fail;
-	}
+	if ((rc = session_schema(db, cfg, err)) != MD_OK)
+		goto fail;
 	free(kw2);
 	free(vals2);
 	md_config_free_params(kw, vals);
@@ -528,6 +535,42 @@ void md_db_set_lock_mode(md_db *db, int mode, long long lease_expiry_ms)
 		db->lease_expiry_ms = lease_expiry_ms;
 }
 
+/* Forget the statements prepared on it (the server's side is gone or
+ * going: DISCARD ALL, PQfinish). */
+static void forget_prepared(md_db *db)
+{
+	while (db->nprepared) {
+		db->nprepared--;
+		free(db->prepared[db->nprepared]);
+		if (db->prepared_sql)
+			free(db->prepared_sql[db->nprepared]);
+	}
+}
+
+md_status md_db_reuse(md_db *db, const md_config *cfg, md_error *err)
+{
+	md_status rc;
+
+	if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
+		return md_error_set(err, MD_ERR_DB, NULL, 0, 0,
+				    "the connection cannot be used again: it is broken");
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE || db->locked || db->lease)
+		return md_error_set(err, MD_ERR_DB, NULL, 0, 0,
+				    "the connection cannot be used again: it is %s",
+				    PQtransactionStatus(db->conn) != PQTRANS_IDLE
+					    ? "inside a transaction"
+					    : "still locked");
+	/* behind a pooler the session is the pooler's: nothing of it stays
+	 * with this client between transactions */
+	if (!db->pooled && (rc = md_db_exec(db, "DISCARD ALL", err)) != MD_OK)
+		return rc;
+	forget_prepared(db);
+	db->lock_mode = cfg ? cfg->lock_mode : 0;
+	db->lease_expiry_ms = cfg && cfg->lease_expiry_ms > 0 ? cfg->lease_expiry_ms
+							       : LEASE_EXPIRY_DEFAULT_MS;
+	return session_schema(db, cfg, err);
+}
+
 void md_db_close(md_db *db)
 {
 	if (!db)
@@ -549,12 +592,7 @@ void md_db_close(md_db *db)
 		(void)md_db_unlock(db, NULL);
 	if (db->conn)
 		PQfinish(db->conn);
-	while (db->nprepared) {
-		db->nprepared--;
-		free(db->prepared[db->nprepared]);
-		if (db->prepared_sql)
-			free(db->prepared_sql[db->nprepared]);
-	}
+	forget_prepared(db);
 	free(db->prepared);
 	free(db->prepared_sql);
 	free(db->pooled_why);

@@ -48,6 +48,16 @@ md_status md_db_connect(md_db **out, const md_config *cfg, const char *role, md_
 md_status md_db_connect_retry(md_db **out, const md_config *cfg, const char *role,
 			      md_warn_fn note, void *payload, md_error *err);
 void md_db_close(md_db *db);                 /* accepts NULL; unlocks first */
+/* Make an open connection fit for the next piece of work with cfg's
+ * settings, as a new one would be: it must be healthy, outside a
+ * transaction and unlocked (else MD_ERR_DB, and the caller closes it).
+ * DISCARD ALL ends what the last work left in the session (settings, a
+ * SET ROLE, prepared statements, temporary tables, advisory locks,
+ * LISTEN); then cfg's [database] schema and lock settings apply.  Behind
+ * a pooler, whose session keeps nothing between transactions, only the
+ * settings.  The fleet's workers keep one connection for the members of
+ * one database. */
+md_status md_db_reuse(md_db *db, const md_config *cfg, md_error *err);
 /* The name of the database connected to (PQdb), "" when not connected. */
 const char *md_db_name(const md_db *db);
 

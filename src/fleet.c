@@ -504,12 +504,94 @@ static size_t choose(const fleet_run *fr, const md_config *cfg, const md_plan *p
 	return n;
 }
 
-static void run_member(fleet_run *fr, md_fleet_member *m)
+/* A worker's connection, kept from one member to the next when both are
+ * in the same database (the schemas of one database, two targets naming
+ * one): a new server process per member costs more than the migrations
+ * of a small member do. */
+typedef struct kept_conn {
+	md_db *db;
+	char *key; /* the connection parameters it was opened with */
+} kept_conn;
+
+static void kept_drop(kept_conn *k)
+{
+	md_db_close(k->db);
+	free(k->key);
+	k->db = NULL;
+	k->key = NULL;
+}
+
+/* "keyword=value" lines of the connection cfg opens, the password too
+ * (two members with one password each are not one connection); NULL
+ * when out of memory (then nothing is kept). */
+static char *conn_key(const md_config *cfg)
+{
+	const char **kw = NULL, **vals = NULL;
+	char *out = NULL;
+	size_t len = 0, i;
+	FILE *f;
+	md_error ignore;
+
+	if (md_config_conn_params(cfg, &kw, &vals, &ignore) != MD_OK)
+		return NULL;
+	f = open_memstream(&out, &len);
+	if (f) {
+		for (i = 0; kw[i]; i++)
+			fprintf(f, "%s=%s\n", kw[i], vals[i] ? vals[i] : "");
+		if (fclose(f) != 0) {
+			free(out);
+			out = NULL;
+		}
+	}
+	md_config_free_params(kw, vals);
+	return out;
+}
+
+/* The member's connection: the worker's kept one when it goes to the
+ * same database and can be made as good as new (md_db_reuse), else a new
+ * one (with the member's connect_retries). */
+static md_status member_connect(kept_conn *k, const md_config *cfg, char **key, md_db **db,
+				member_ctx *ctx, md_error *err)
+{
+	md_error ignore;
+
+	*key = conn_key(cfg);
+	if (k->db && *key && k->key && strcmp(*key, k->key) == 0 &&
+	    md_db_reuse(k->db, cfg, &ignore) == MD_OK) {
+		*db = k->db;
+		k->db = NULL;
+		free(k->key);
+		k->key = NULL;
+		return MD_OK;
+	}
+	kept_drop(k);
+	return md_db_connect_retry(db, cfg, NULL, connect_note, ctx, err);
+}
+
+/* Done with the member: keep its connection for the worker's next one
+ * when it is healthy, idle and unlocked, else close it. */
+static void member_release(kept_conn *k, md_db *db, char *key)
+{
+	md_error ignore;
+
+	if (db && key && md_db_unlock(db, &ignore) == MD_OK && !db->locked && !db->lease &&
+	    PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+		kept_drop(k);
+		k->db = db;
+		k->key = key;
+		return;
+	}
+	md_db_close(db);
+	free(key);
+}
+
+static void run_member(fleet_run *fr, md_fleet_member *m, kept_conn *kept)
 {
 	const md_fleet *f = fr->f;
 	member_ctx ctx = { fr, m };
 	md_config *cfg = NULL;
 	md_db *db = NULL;
+	char *key = NULL;
 	md_history *hist = NULL;
 	md_plan *plan = NULL;
 	md_runner run;
@@ -535,29 +617,15 @@ static void run_member(fleet_run *fr, md_fleet_member *m)
 		goto fail;
 	}
 	cfg->tracked = 0; /* a member never moves files (md_config_bind says so too) */
-	if ((rc = md_db_connect_retry(&db, cfg, NULL, connect_note, &ctx, &err)) != MD_OK) {
+	/* a schema member's search_path is the tenant schema alone (its
+	 * [database] schema, set by connecting or md_db_reuse): for the
+	 * session, so for a file that runs outside a transaction too, and
+	 * with SET LOCAL in each migration's transaction by the runner; an
+	 * unqualified name is the tenant's object or an error, never another
+	 * schema's */
+	if ((rc = member_connect(kept, cfg, &key, &db, &ctx, &err)) != MD_OK) {
 		m->outcome = MD_FLEET_CONNECT_ERROR;
 		goto fail;
-	}
-	if (f->group->kind == MD_GROUP_SCHEMAS && !md_db_pooled(db)) {
-		/* the tenant schema alone: an unqualified name is the tenant's
-		 * or an error, never another schema's object (for the whole
-		 * session: statements outside a transaction too; behind a pooler
-		 * a session setting would leak to other clients, and each
-		 * migration's transaction sets it, SET LOCAL, in the runner) */
-		char *q = md_db_ident(db, m->name);
-		const char *param[1] = { q };
-		PGresult *res = NULL;
-
-		rc = q ? md_db_query(db, &res, "SELECT pg_catalog.set_config('search_path', $1, false)",
-				     1, param, &err)
-		       : nomem(&err);
-		PQclear(res);
-		free(q);
-		if (rc != MD_OK) {
-			m->outcome = MD_FLEET_FAILED;
-			goto fail;
-		}
 	}
 	if ((rc = md_db_lock(db, cfg->history_schema, cfg->history_table, fr->o->wait, &err)) !=
 	    MD_OK) {
@@ -688,7 +756,7 @@ done:
 	md_runner_done(&run);
 	md_plan_free(plan);
 	md_history_free(hist);
-	md_db_close(db);
+	member_release(kept, db, key);
 	md_config_free(cfg);
 	m->ms = now_ms() - t0;
 }
@@ -702,6 +770,7 @@ static void *worker(void *arg)
 {
 	fleet_run *fr = arg;
 	md_fleet_event ev;
+	kept_conn kept = { NULL, NULL };
 
 	for (;;) {
 		md_fleet_member *m;
@@ -714,7 +783,7 @@ static void *worker(void *arg)
 		m = &fr->f->members[fr->next++];
 		pthread_mutex_unlock(&fr->mu);
 
-		run_member(fr, m);
+		run_member(fr, m, &kept);
 		if (fr->o->fail_fast && went_wrong(m->outcome) && m->outcome != MD_FLEET_SKIPPED &&
 		    m->outcome != MD_FLEET_STOPPED)
 			atomic_store(&fr->stop, 1);
@@ -729,6 +798,7 @@ static void *worker(void *arg)
 			fr->o->cb(&ev, fr->o->payload);
 		pthread_mutex_unlock(&fr->mu);
 	}
+	kept_drop(&kept);
 	return NULL;
 }
 

@@ -10,6 +10,10 @@
 #     (exit 5), a member whose lock is held (exit 4), -d refused;
 #   - tenant schemas (members = schemas): ${schema}, search_path, a history
 #     per schema;
+#   - one connection a worker for the tenants of one database: the same
+#     server process for all, after a failed tenant too, and nothing a
+#     tenant's migration left in the session (a setting, a temporary
+#     table) reaches the next;
 #   - --fail-fast with --jobs 1 and the failing member first: the rest
 #     skipped and untouched;
 #   - a production member: refused without --confirm-database GROUP;
@@ -71,6 +75,19 @@ versions() {
 	q "$1" "SELECT coalesce(string_agg(version, ',' ORDER BY version::int), '') FROM ${2:-public}.schema_versions WHERE success AND is_active"
 }
 lsf() { ls -1 "$1" 2>/dev/null | tr '\n' ' '; }
+# tenants_ini DB PREFIX: migdeck.ini with group "tenants", the schemas
+# PREFIX_* of database DB
+tenants_ini() {
+	cat >migdeck.ini <<EOF
+[target.shared]
+conninfo = dbname=$1
+
+[group.tenants]
+query = SELECT nspname FROM pg_namespace WHERE nspname LIKE '$2\\_%' ORDER BY 1
+members = schemas
+target = shared
+EOF
+}
 
 # ---- the workspace: four migrations, the third adds a CHECK ---------------------
 
@@ -284,15 +301,7 @@ S=$T/ws_schemas
 mkdir -p "$S/pending" "$S/applied" "$S/archive" && cd "$S" || exit 1
 printf 'CREATE TABLE notes (id int PRIMARY KEY, body text);\n' >pending/V1__notes.sql
 printf "COMMENT ON TABLE \${schema}.notes IS 'notes of \${schema}';\nINSERT INTO notes VALUES (1, current_schema());\n" >pending/V2__comment.sql
-cat >migdeck.ini <<'EOF'
-[target.shared]
-conninfo = dbname=mdfl_schemas
-
-[group.tenants]
-query = SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\_%' ORDER BY 1
-members = schemas
-target = shared
-EOF
+tenants_ini mdfl_schemas tenant
 qp "CREATE DATABASE mdfl_schemas" >/dev/null
 q mdfl_schemas "CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA tenant_c" >/dev/null
 run migrate --group tenants --jobs 3
@@ -309,6 +318,55 @@ expect_eq "$(q mdfl_schemas "SELECT to_regclass('public.notes') IS NULL AND to_r
 run migrate --group tenants
 expect_rc 0 "schemas group again: exit 0"
 expect_eq "$(outcomes)" "up-to-date=3 " "schemas group again: up to date"
+
+# ---- 4b. the tenants of one database: one connection a worker, as good as new -----
+#
+# Each V1 refuses a session setting or temporary table another tenant left
+# behind, then leaves its own; and records the server process it ran on.
+# tenant r_2 already has a table "who": its V1 fails (rolled back) and r_3
+# still runs on the same connection after it.
+R=$T/ws_reuse
+mkdir -p "$R/pending" "$R/applied" "$R/archive" && cd "$R" || exit 1
+cat >pending/V1__who.sql <<'EOF'
+DO $$
+BEGIN
+	IF coalesce(current_setting('mdfl.leak', true), '') <> '' THEN
+		RAISE EXCEPTION 'a setting another tenant left: %', current_setting('mdfl.leak', true);
+	END IF;
+	IF to_regclass('pg_temp.scratch') IS NOT NULL THEN
+		RAISE EXCEPTION 'a temporary table another tenant left';
+	END IF;
+END $$;
+CREATE TABLE who (pid int, path text);
+INSERT INTO who VALUES (pg_backend_pid(), current_setting('search_path'));
+SET mdfl.leak = '${schema}';
+CREATE TEMP TABLE scratch (n int);
+EOF
+printf 'CREATE TABLE after_who (n int);\n' >pending/V2__after.sql
+tenants_ini mdfl_reuse r
+qp "CREATE DATABASE mdfl_reuse" >/dev/null
+q mdfl_reuse "CREATE SCHEMA r_1; CREATE SCHEMA r_2; CREATE SCHEMA r_3; CREATE TABLE r_2.who (x int)" >/dev/null
+run migrate --group tenants --jobs 1
+expect_rc 1 "one connection: a failed member, exit 1"
+expect_eq "$(outcomes)" "applied=2 failed=1 " "one connection: r_1 and r_3 applied, r_2 failed"
+expect_eq "$(q mdfl_reuse "SELECT (SELECT pid FROM r_1.who) = (SELECT pid FROM r_3.who)")" t \
+	"one connection: r_1 and r_3 ran on one server process (after r_2 failed on it)"
+expect_eq "$(q mdfl_reuse "SELECT (SELECT path FROM r_1.who) || ' ' || (SELECT path FROM r_3.who)")" \
+	'r_1 r_3' "one connection: each tenant's search_path"
+expect_eq "$(versions mdfl_reuse r_1),$(versions mdfl_reuse r_2),$(versions mdfl_reuse r_3)" "1,2,,1,2" \
+	"one connection: r_2 has nothing, the others both"
+expect_eq "$(q mdfl_reuse "SELECT to_regclass('r_2.after_who') IS NULL AND (SELECT count(*) FROM r_2.who) = 0")" t \
+	"one connection: the failed tenant untouched"
+expect_no_fgrep "$OUT" "another tenant left" "one connection: nothing of one tenant reached the next"
+expect_no_fgrep "$ERR" "another tenant left" "one connection: nothing of one tenant reached the next (stderr)"
+expect_fgrep "$OUT" "relation \"who\" already exists" "one connection: r_2's own error"
+# two workers, three tenants: two connections at most
+q mdfl_reuse "DROP TABLE r_2.who" >/dev/null
+q mdfl_reuse "DROP SCHEMA r_1 CASCADE; DROP SCHEMA r_3 CASCADE; CREATE SCHEMA r_1; CREATE SCHEMA r_3" >/dev/null
+run migrate --group tenants --jobs 2
+expect_rc 0 "two workers: exit 0"
+expect_eq "$(q mdfl_reuse "SELECT count(DISTINCT pid) BETWEEN 1 AND 2 FROM (SELECT pid FROM r_1.who UNION ALL SELECT pid FROM r_2.who UNION ALL SELECT pid FROM r_3.who) w")" t \
+	"two workers: at most two server processes for three tenants"
 cd "$W" || exit 1
 
 # ---- 5. production: the group's name, not --yes -------------------------------------

@@ -409,6 +409,82 @@ static void test_lock_wait_times_out(void **state)
 	md_db_close(b);
 }
 
+/* ---- using a connection again -------------------------------------------------- */
+
+/* md_db_reuse: what the last work left in the session is gone, the next
+ * settings apply; refused while locked or inside a transaction. */
+static void test_reuse(void **state)
+{
+	pgtest_db *t = *state;
+	md_config *base = config_for(t->conninfo), *tenant = NULL;
+	md_db *db = NULL;
+	PGresult *res = NULL;
+	md_error err;
+	char *v;
+	int pid;
+
+	assert_int_equal(md_db_connect(&db, base, NULL, &err), MD_OK);
+	pid = PQbackendPID(db->conn);
+	assert_int_equal(md_db_exec(db, "CREATE SCHEMA tenant_x; CREATE TABLE tenant_x.only_here (n int); "
+				    "SET statement_timeout = '7s'; SET md.leftover = 'yes'; "
+				    "CREATE TEMP TABLE scratch (n int); LISTEN md_channel", &err), MD_OK);
+	assert_int_equal(md_db_query_prepared(db, &res, "md_one", "SELECT 1", 0, NULL, &err), MD_OK);
+	PQclear(res);
+	assert_true(md_db_is_prepared(db, "md_one"));
+	/* locked: refused, and nothing of the session is touched */
+	assert_int_equal(md_db_lock(db, "public", "schema_versions", 0, &err), MD_OK);
+	assert_int_equal(md_db_reuse(db, base, &err), MD_ERR_DB);
+	assert_non_null(strstr(err.msg, "still locked"));
+	assert_true(md_db_is_prepared(db, "md_one"));
+	assert_int_equal(md_db_unlock(db, &err), MD_OK);
+	/* inside a transaction: refused */
+	assert_int_equal(md_db_exec(db, "BEGIN", &err), MD_OK);
+	assert_int_equal(md_db_reuse(db, base, &err), MD_ERR_DB);
+	assert_non_null(strstr(err.msg, "inside a transaction"));
+	assert_int_equal(md_db_exec(db, "ROLLBACK", &err), MD_OK);
+
+	/* the next member: tenant_x's settings, on the same server process */
+	assert_int_equal(md_config_derive(base, NULL, NULL, "tenant_x", "tenant_x", &tenant, &err),
+			 MD_OK);
+	assert_int_equal(md_db_reuse(db, tenant, &err), MD_OK);
+	assert_int_equal(PQbackendPID(db->conn), pid);
+	v = db_value(db, "SELECT current_setting('statement_timeout') || '|' || "
+			 "current_setting('md.leftover', true) || '|' || "
+			 "(to_regclass('pg_temp.scratch') IS NULL) || '|' || "
+			 "(SELECT count(*) FROM pg_listening_channels()) || '|' || "
+			 "(SELECT count(*) FROM pg_prepared_statements) || '|' || "
+			 "current_setting('search_path') || '|' || "
+			 "(to_regclass('only_here') IS NOT NULL)");
+	assert_string_equal(v, "0||true|0|0|\"tenant_x\"|true");
+	free(v);
+	/* the statement cache forgot it too: preparing the name again works */
+	assert_false(md_db_is_prepared(db, "md_one"));
+	assert_int_equal(md_db_query_prepared(db, &res, "md_one", "SELECT 2", 0, NULL, &err), MD_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "2");
+	PQclear(res);
+
+	/* back to the plain settings: the schema setting goes with DISCARD ALL */
+	assert_int_equal(md_db_reuse(db, base, &err), MD_OK);
+	v = db_value(db, "SELECT current_setting('search_path')");
+	assert_string_equal(v, "\"$user\", public");
+	free(v);
+
+	/* a broken connection: refused */
+	{
+		char sql[128];
+
+		/* waits until the process has gone */
+		snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d, 60000)", pid);
+		assert_true(pgtest_true(t->conn, sql));
+	}
+	(void)md_db_exec(db, "SELECT 1", &err); /* notices the end */
+	assert_int_equal(md_db_reuse(db, base, &err), MD_ERR_DB);
+	assert_non_null(strstr(err.msg, "broken"));
+	md_db_close(db);
+	md_config_free(tenant);
+	md_config_free(base);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, pgtest_db_setup, pgtest_db_teardown)
@@ -424,6 +500,7 @@ int main(void)
 		T(test_lock_wait_for_close),
 		T(test_lock_wait_for_unlock),
 		T(test_lock_wait_times_out),
+		T(test_reuse),
 	};
 #undef T
 
