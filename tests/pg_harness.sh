@@ -4,12 +4,13 @@
 #   sh tests/pg_harness.sh CMD [ARGS...]
 #
 # Creates a cluster in a new temporary directory (initdb -A trust --nosync,
-# fsync off, UTF8, C locale), listening only on a unix socket inside that
-# directory, starts it, runs CMD with PGHOST, PGPORT, PGUSER, PGDATABASE,
-# MIGDECK_TEST_PGLOG (the server log), MIGDECK_TEST_PGBIN (the server's bin
-# directory), MIGDECK_TEST_PGDATA and MIGDECK_TEST_TMPDIR (scratch space for
-# the tests) exported, then stops the server and removes the directory (the
-# scratch space with it): on success, on failure, and on INT, TERM and HUP.
+# fsync off unless MIGDECK_TEST_DURABLE=1, UTF8, C locale), listening only
+# on a unix socket inside that directory, starts it, runs CMD with PGHOST,
+# PGPORT, PGUSER, PGDATABASE, MIGDECK_TEST_PGLOG (the server log),
+# MIGDECK_TEST_PGBIN (the server's bin directory), MIGDECK_TEST_PGDATA and
+# MIGDECK_TEST_TMPDIR (scratch space for the tests) exported, then stops
+# the server and removes the directory (the scratch space with it): on
+# success, on failure, and on INT, TERM and HUP.
 # Exits with CMD's status.
 #
 # Run as root, the server runs as the `postgres` system user (the server
@@ -184,13 +185,18 @@ cat >>"$data/postgresql.conf" <<EOF
 listen_addresses = ''
 unix_socket_directories = '$tmp'
 port = $port
-fsync = off
-full_page_writes = off
-synchronous_commit = off
 logging_collector = off
 log_line_prefix = '@@MD@@|%d|%p| '
 lc_messages = 'C'
 EOF
+# MIGDECK_TEST_DURABLE=1 keeps PostgreSQL's own durability defaults (fsync,
+# full_page_writes and synchronous_commit on: every COMMIT waits for its WAL
+# to reach the disk, as on a production server); benchmarks use it.  Tests
+# run without it, faster.
+if [ "${MIGDECK_TEST_DURABLE:-0}" != 1 ]; then
+	printf '%s\n' "fsync = off" "full_page_writes = off" "synchronous_commit = off" \
+		>>"$data/postgresql.conf"
+fi
 
 # One role logs in with a password (scram-sha-256), so tests can try a wrong
 # one; everyone else is trusted.  Rewritten in place: the file keeps its owner.

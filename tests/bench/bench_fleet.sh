@@ -23,6 +23,15 @@
 # one over all of them, both at --jobs 4: memory must not grow with the
 # members beyond a small record each.
 #
+# Then the reference for what a fleet of databases can gain here:
+# PostgreSQL's own pgbench opening a new connection for each SELECT 1
+# (-C), one client against four (BENCH_CHURN=0 skips it): each member of a
+# database group is a new server process, and what that costs is the
+# machine's.  Last, a fleet of BENCH_SCHEMAS (default 200; 0 skips it)
+# tenant schemas in one database (members = schemas), where each worker
+# keeps one connection for its members: the same migrations, each job
+# count of BENCH_JOBS, best of BENCH_RUNS.
+#
 # Not a test: it exits non-zero only when something is broken (a run that
 # fails, a member not applied, a database whose history is not complete),
 # never because of a timing.
@@ -37,6 +46,7 @@ M=${BENCH_FLEET_MIGRATIONS:-20}
 RUNS=${BENCH_RUNS:-2}
 JOBS=${BENCH_JOBS:-1 2 4 8}
 SMALL=${BENCH_SMALL:-50}
+SCHEMAS=${BENCH_SCHEMAS:-200}
 . "$here/common.shlib"
 
 TIME=/usr/bin/time
@@ -82,6 +92,14 @@ BEGIN {
 	echo "[group.small]"
 	printf '%s\n' "query = SELECT datname FROM pg_database WHERE datname LIKE 'fb\\_%' ORDER BY 1 LIMIT $SMALL"
 	echo "members = databases"
+	echo
+	echo "[target.shared]"
+	echo "conninfo = dbname=fbs_tenants"
+	echo
+	echo "[group.tenants]"
+	printf '%s\n' "query = SELECT nspname FROM pg_namespace WHERE nspname LIKE 'fs\\_%' ORDER BY 1"
+	echo "members = schemas"
+	echo "target = shared"
 } >"$ws/migdeck.ini"
 
 # ---- the databases -----------------------------------------------------------------
@@ -102,8 +120,14 @@ fresh() {
 			i=$((i + 1))
 		done
 	} >"$W/fresh.sql"
+	settle "the databases"
+}
+
+# settle WHAT: run $W/fresh.sql (one psql session), then a CHECKPOINT,
+# sync and a pause: nothing of the set-up lands in the timed run
+settle() {
 	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d postgres -f "$W/fresh.sql" >"$W/fresh.out" 2>&1 ||
-		{ cat "$W/fresh.out" >&2; broken "cannot create the databases"; }
+		{ cat "$W/fresh.out" >&2; broken "cannot create $1"; }
 	q postgres "CHECKPOINT" >/dev/null || broken "CHECKPOINT failed"
 	sync
 	sleep 1
@@ -176,17 +200,53 @@ one_sub() {
 	one "$@"
 	echo "$ns $rss $rc $cpu $srv" >"$W/res"
 }
-run_jobs() { # jobs: sets ns, rss, cpu, srv
-	fresh
-	(cd "$ws" && one_sub fleet "$1" >"$W/out" 2>"$W/err")
+# run_group GROUP MEMBERS JOBS: one timed run that must apply everything
+# to all MEMBERS; sets ns, rss, cpu, srv
+run_group() {
+	(cd "$ws" && one_sub "$1" "$3" >"$W/out" 2>"$W/err")
 	read -r ns rss rc cpu srv <"$W/res"
-	[ "$rc" -eq 0 ] || { tail -n 20 "$W/err" >&2; broken "--jobs $1 exited $rc"; }
+	[ "$rc" -eq 0 ] || { tail -n 20 "$W/err" >&2; broken "$1 --jobs $3 exited $rc"; }
 	last=$(tail -n 1 "$W/out")
 	case "$last" in
-	"$N members: $N applied ("*) ;;
-	*) broken "--jobs $1: last line '$last'" ;;
+	"$2 members: $2 applied ("*) ;;
+	*) broken "$1 --jobs $3: last line '$last'" ;;
 	esac
+}
+run_dbs() { # jobs
+	fresh
+	run_group fleet "$N" "$1"
 	check_all
+}
+
+# rounds KIND: BENCH_RUNS rounds through the job counts (every other one
+# in reverse), each run_KIND J printed; the best time of J in best_KIND_J
+rounds() {
+	r=1
+	while [ "$r" -le "$RUNS" ]; do
+		if [ $((r % 2)) -eq 1 ]; then list=$order; else list=$rev; fi
+		for j in $list; do
+			"run_$1" "$j"
+			printf '  run %d  --jobs %-2s %8s s   peak %6s kB   cpu: migdeck %6s ms, server %7s ms (%s cores)\n' \
+				"$r" "$j" "$(secs "$ns")" "$rss" "$cpu" "$srv" \
+				"$(awk -v c="$cpu" -v s="$srv" -v ns="$ns" 'BEGIN { printf "%.2f", (c + s) / (ns / 1e6) }')"
+			eval "b=\${best_$1_$j:-0}"
+			if [ "$b" -eq 0 ] || [ "$ns" -lt "$b" ]; then eval "best_$1_$j=$ns"; fi
+		done
+		r=$((r + 1))
+	done
+}
+
+# table KIND MEMBERS: the best time of each job count, its speed-up against
+# --jobs 1, members a second
+table() {
+	printf '  %-8s %10s %9s %14s\n' jobs "best s" speed-up "members/s"
+	eval "base=\$best_$1_1"
+	for j in $JOBS; do
+		eval "b=\$best_$1_$j"
+		printf '  %-8s %10s %9s %14s\n' "$j" "$(secs "$b")" \
+			"$(awk -v a="$base" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')" \
+			"$(awk -v n="$2" -v b="$b" 'BEGIN { printf "%.1f", n / (b / 1e9) }')"
+	done
 }
 
 # the floor: the same files with psql, one session per database (BEGIN,
@@ -217,30 +277,10 @@ echo "$me: best of $RUNS runs per job count, fresh databases before each run, au
 echo
 order=$JOBS
 rev=$(for j in $JOBS; do echo "$j"; done | awk '{ a[NR] = $0 } END { for (i = NR; i >= 1; i--) printf "%s ", a[i] }')
-r=1
-while [ "$r" -le "$RUNS" ]; do
-	if [ $((r % 2)) -eq 1 ]; then list=$order; else list=$rev; fi
-	for j in $list; do
-		run_jobs "$j"
-		printf '  run %d  --jobs %-2s %8s s   peak %6s kB   cpu: migdeck %6s ms, server %7s ms (%s cores)\n' \
-			"$r" "$j" "$(secs "$ns")" "$rss" "$cpu" "$srv" \
-			"$(awk -v c="$cpu" -v s="$srv" -v ns="$ns" 'BEGIN { printf "%.2f", (c + s) / (ns / 1e6) }')"
-		eval "b=\${best_$j:-0}"
-		if [ "$b" -eq 0 ] || [ "$ns" -lt "$b" ]; then eval "best_$j=$ns"; fi
-	done
-	r=$((r + 1))
-done
-
+rounds dbs
 echo
-printf '  %-8s %10s %9s %14s\n' jobs "best s" speed-up "members/s"
-base=$best_1
-for j in $JOBS; do
-	eval "b=\$best_$j"
-	printf '  %-8s %10s %9s %14s\n' "$j" "$(secs "$b")" \
-		"$(awk -v a="$base" -v b="$b" 'BEGIN { printf "%.2fx", a / b }')" \
-		"$(awk -v n="$N" -v b="$b" 'BEGIN { printf "%.1f", n / (b / 1e9) }')"
-done
-s4=$(awk -v a="$base" -v b="${best_4:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
+table dbs "$N"
+s4=$(awk -v a="$best_dbs_1" -v b="${best_dbs_4:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }')
 if awk -v s="$s4" 'BEGIN { exit !(s >= 1.8) }'; then
 	echo "  target --jobs 4 >= 1.8x --jobs 1: met (${s4}x)"
 else
@@ -275,5 +315,67 @@ if [ -n "$TIME" ]; then
 	awk -v a="$rss_small" -v b="$rss_all" -v s="$SMALL" -v n="$N" 'BEGIN {
 		printf "  growth: %d kB for %d more members (%.2f kB a member)\n", b - a, n - s, (b - a) / (n - s) }'
 fi
+# ---- the reference: a new server process per connection (pgbench -C) ----------------
+
+PGBENCH="${MIGDECK_TEST_PGBIN:-}/pgbench"
+[ -x "$PGBENCH" ] || PGBENCH=$(command -v pgbench 2>/dev/null)
+if [ "${BENCH_CHURN:-1}" = 1 ] && [ -n "$PGBENCH" ]; then
+	echo "SELECT 1;" >"$W/select1.sql"
+	# churn CLIENTS: connections a second, each a new server process
+	churn() {
+		"$PGBENCH" -n -C -c "$1" -j "$1" -t $((400 / $1)) -f "$W/select1.sql" postgres 2>&1 |
+			sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1
+	}
+	c1=$(churn 1 | awk '{ printf "%.1f", $1 }')
+	c4=$(churn 4 | awk '{ printf "%.1f", $1 }')
+	echo
+	echo "  reference: pgbench -C (a new connection per SELECT 1): 1 client ${c1:-?}/s, 4 clients ${c4:-?}/s:" \
+		"$(awk -v a="${c1:-0}" -v b="${c4:-0}" 'BEGIN { if (a > 0) printf "%.2fx", b / a; else print "?" }')"
+fi
+
+# ---- tenant schemas: one database, a connection a worker ------------------------------
+
+# complete_tenants: how many fs_ schemas have all M versions in their history
+complete_tenants() {
+	q fbs_tenants "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'fs\_%' ORDER BY 1" >"$W/tenants" ||
+		broken "cannot list the tenants"
+	while read -r s; do
+		printf 'SELECT count(*) FROM %s.schema_versions WHERE success AND is_active AND kind = %s;\n' \
+			"$s" "'versioned'"
+	done <"$W/tenants" >"$W/check.sql"
+	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d fbs_tenants -f "$W/check.sql" >"$W/check.out" 2>&1 ||
+		{ tail -n 5 "$W/check.out" >&2; broken "cannot read the tenants' histories"; }
+	grep -cx "$M" "$W/check.out"
+}
+
+if [ "$SCHEMAS" -gt 0 ]; then
+	# fresh_schemas: fbs_tenants again with SCHEMAS empty schemas
+	fresh_schemas() {
+		{
+			echo "SET client_min_messages = warning;"
+			echo "DROP DATABASE IF EXISTS fbs_tenants;"
+			echo "CREATE DATABASE fbs_tenants;"
+			printf '%s\n' '\c fbs_tenants' # not echo: dash's echo takes \c as "stop here"
+			i=1
+			while [ "$i" -le "$SCHEMAS" ]; do
+				printf 'CREATE SCHEMA fs_%03d;\n' "$i"
+				i=$((i + 1))
+			done
+		} >"$W/fresh.sql"
+		settle "the schemas"
+	}
+	run_schemas() { # jobs
+		fresh_schemas
+		run_group tenants "$SCHEMAS" "$1"
+		complete=$(complete_tenants)
+		[ "$complete" -eq "$SCHEMAS" ] || broken "schemas --jobs $1: $complete of $SCHEMAS tenants complete"
+	}
+	echo
+	echo "  $SCHEMAS tenant schemas in one database (members = schemas), best of $RUNS:"
+	rounds schemas
+	table schemas "$SCHEMAS"
+	q postgres "DROP DATABASE IF EXISTS fbs_tenants" >/dev/null 2>&1
+fi
+
 q postgres "SELECT format('DROP DATABASE %I;', datname) FROM pg_database WHERE datname LIKE 'fb\_%'" |
 	"$PSQL" -X -q -d postgres >/dev/null 2>&1
