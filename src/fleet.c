@@ -569,13 +569,17 @@ static md_status member_connect(kept_conn *k, const md_config *cfg, char **key, 
 }
 
 /* Done with the member: keep its connection for the worker's next one
- * when it is healthy, idle and unlocked, else close it. */
+ * when it is healthy, idle and unlocked, else close it.  Not through a
+ * pooler: a new client connection there costs no server process, and a
+ * pooler in session mode would hand the next member what this one left
+ * in the session (no DISCARD ALL is sent through a pooler). */
 static void member_release(kept_conn *k, md_db *db, char *key)
 {
 	md_error ignore;
 
-	if (db && key && md_db_unlock(db, &ignore) == MD_OK && !db->locked && !db->lease &&
-	    PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+	if (db && key && !md_db_pooled(db) && md_db_unlock(db, &ignore) == MD_OK && !db->locked &&
+	    !db->lease && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
 		kept_drop(k);
 		k->db = db;
 		k->key = key;

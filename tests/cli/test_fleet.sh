@@ -367,6 +367,28 @@ run migrate --group tenants --jobs 2
 expect_rc 0 "two workers: exit 0"
 expect_eq "$(q mdfl_reuse "SELECT count(DISTINCT pid) BETWEEN 1 AND 2 FROM (SELECT pid FROM r_1.who UNION ALL SELECT pid FROM r_2.who UNION ALL SELECT pid FROM r_3.who) w")" t \
 	"two workers: at most two server processes for three tenants"
+# through PgBouncer (transaction mode), where a worker keeps no connection
+# (a new one costs no server process there): each tenant applied, under its
+# own lease, with its own search_path
+if [ -n "${MIGDECK_TEST_PGBOUNCER_PORT:-}" ]; then
+	q mdfl_reuse "DROP SCHEMA r_1 CASCADE; DROP SCHEMA r_2 CASCADE; DROP SCHEMA r_3 CASCADE;
+	  CREATE SCHEMA r_1; CREATE SCHEMA r_2; CREATE SCHEMA r_3" >/dev/null
+	# V1 refuses what another tenant left in the session: a transaction
+	# pooler keeps a session's settings on its server connection, so leave none
+	printf 'CREATE TABLE who (pid int, path text);\nINSERT INTO who VALUES (pg_backend_pid(), current_setting(%s));\n' \
+		"'search_path'" >pending/V1__who.sql
+	tenants_ini mdfl_reuse r
+	sed -i "s/^conninfo = .*/conninfo = host=$MIGDECK_TEST_PGBOUNCER_HOST port=$MIGDECK_TEST_PGBOUNCER_PORT dbname=mdfl_reuse user=postgres sslmode=disable/" migdeck.ini
+	run migrate --group tenants --jobs 1
+	expect_rc 0 "through PgBouncer: exit 0"
+	expect_eq "$(outcomes)" "applied=3 " "through PgBouncer: three tenants applied"
+	expect_eq "$(q mdfl_reuse "SELECT string_agg(path, ' ' ORDER BY path) FROM (SELECT path FROM r_1.who UNION ALL SELECT path FROM r_2.who UNION ALL SELECT path FROM r_3.who) w")" \
+		"r_1 r_2 r_3" "through PgBouncer: each tenant's search_path (SET LOCAL)"
+	expect_eq "$(versions mdfl_reuse r_1),$(versions mdfl_reuse r_2),$(versions mdfl_reuse r_3)" "1,2,1,2,1,2" \
+		"through PgBouncer: every tenant's history"
+	expect_eq "$(q mdfl_reuse "SELECT count(*) FROM r_1.schema_versions_lease") $(q mdfl_reuse "SELECT count(*) FROM r_3.schema_versions_lease")" \
+		"0 0" "through PgBouncer: each tenant's lease taken and released"
+fi
 cd "$W" || exit 1
 
 # ---- 5. production: the group's name, not --yes -------------------------------------
