@@ -165,8 +165,10 @@ static int newest_first(const void *a, const void *b)
 	return -strcmp(x->file, y->file);
 }
 
-md_status md_backup_list(const md_config *cfg, const char *target, md_backup_info **out,
-			 size_t *n, md_error *err)
+/* The files of [backup] dir named NAME.dump (unfinished: NAME.dump.partial)
+ * where NAME.dump is a backup's name; of target's only when not NULL. */
+static md_status scan_dir(const md_config *cfg, const char *target, int unfinished,
+			  md_backup_info **out, size_t *n, md_error *err)
 {
 	const char *dir = cfg->backup_dir;
 	md_backup_info *list = NULL, info;
@@ -186,11 +188,25 @@ md_status md_backup_list(const md_config *cfg, const char *target, md_backup_inf
 				    strerror(errno));
 	}
 	while ((de = readdir(d)) != NULL) {
-		char path[PATH_MAX];
+		char path[PATH_MAX], name[256];
+		size_t len = strlen(de->d_name);
 		struct stat st;
 
-		if (md_backup_parse(de->d_name, &info) != 0)
+		if (unfinished) {
+			/* NAME.dump.partial: what md_backup_take writes before the rename */
+			if (len <= 8 || len - 8 >= sizeof(name) || strcmp(de->d_name + len - 8, ".partial"))
+				continue;
+			memcpy(name, de->d_name, len - 8);
+			name[len - 8] = '\0';
+		} else if (len < sizeof(name)) {
+			memcpy(name, de->d_name, len + 1);
+		} else {
 			continue;
+		}
+		if (md_backup_parse(name, &info) != 0)
+			continue;
+		if (unfinished)
+			snprintf(info.file, sizeof(info.file), "%s", de->d_name);
 		if (target && strcmp(info.target, want) != 0)
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
@@ -215,6 +231,18 @@ md_status md_backup_list(const md_config *cfg, const char *target, md_backup_inf
 		qsort(list, *n, sizeof(*list), newest_first);
 	*out = list;
 	return MD_OK;
+}
+
+md_status md_backup_list(const md_config *cfg, const char *target, md_backup_info **out,
+			 size_t *n, md_error *err)
+{
+	return scan_dir(cfg, target, 0, out, n, err);
+}
+
+md_status md_backup_unfinished(const md_config *cfg, const char *target, md_backup_info **out,
+			       size_t *n, md_error *err)
+{
+	return scan_dir(cfg, target, 1, out, n, err);
 }
 
 /* ---- signals ---------------------------------------------------------------------------- */

@@ -64,6 +64,13 @@ int md_backup_parse(const char *name, md_backup_info *out);
 md_status md_backup_list(const md_config *cfg, const char *target, md_backup_info **out,
 			 size_t *n, md_error *err);
 
+/* As md_backup_list, the unfinished ones: NAME.dump.partial, the file
+ * pg_dump writes before it is renamed NAME.dump.  One is left behind when
+ * migdeck was killed (kill -9, a crash) while pg_dump ran, or is being
+ * written right now by another run.  file is the .partial name. */
+md_status md_backup_unfinished(const md_config *cfg, const char *target, md_backup_info **out,
+			       size_t *n, md_error *err);
+
 /* "3.1 MB", "512 B", "20.0 kB" into out (1024-based, as pg_size_pretty). */
 void md_backup_size_text(long long bytes, char *out, size_t outsz);
 

@@ -123,11 +123,32 @@ static const char *target_in_force(const md_config *cfg)
 
 /* ---- backups ------------------------------------------------------------------------------ */
 
+/* The "backups" or "unfinished" array of backups --json. */
+static void json_backups(const cli *c, const char *key, const md_backup_info *list, size_t n)
+{
+	size_t i;
+
+	printf(",\"%s\":[", key);
+	for (i = 0; i < n; i++) {
+		char path[8192];
+
+		snprintf(path, sizeof(path), "%s/%s", c->cfg->backup_dir, list[i].file);
+		printf("%s{", i ? "," : "");
+		json_key_str("file", list[i].file, 0);
+		json_key_str("path", path, 1);
+		json_key_str("target", list[i].target, 1);
+		json_key_str("version", list[i].version, 1);
+		json_key_str("taken", list[i].taken, 1);
+		printf(",\"bytes\":%lld}", list[i].bytes);
+	}
+	printf("]");
+}
+
 int cmd_backups(cli *c, int argc, char **argv)
 {
 	static const char *const head[] = { "FILE", "TARGET", "VERSION", "TAKEN", "SIZE" };
-	md_backup_info *list = NULL;
-	size_t n = 0, i;
+	md_backup_info *list = NULL, *partial = NULL;
+	size_t n = 0, npartial = 0, i;
 	md_error err;
 	md_status st;
 	int rc;
@@ -138,35 +159,31 @@ int cmd_backups(cli *c, int argc, char **argv)
 			    "and the version its name carries (the version the database was at), when\n"
 			    "it was taken (UTC) and its size.  With a target in force (--target NAME),\n"
 			    "only that target's.  Files whose names are not migdeck's are left out.\n"
+			    "An unfinished backup (NAME.dump.partial: migdeck was killed while\n"
+			    "pg_dump ran, or a run is writing it now) is no backup: a note on stderr\n"
+			    "names each.\n"
 			    "--json: {\"dir\", \"backups\": [{\"file\", \"path\", \"target\", \"version\",\n"
-			    "\"taken\", \"bytes\"}]}.  Reads only; no database.  See doc/backup.md.")) != 0)
+			    "\"taken\", \"bytes\"}], \"unfinished\": [the same fields]}.  Reads only; no\n"
+			    "database.  See doc/backup.md.")) != 0)
 		return rc < 0 ? EXIT_OK : rc;
 	if (c->npos) {
 		fprintf(stderr, "migdeck backups: unexpected argument '%s'\n", c->pos[0]);
 		return EXIT_USAGE;
 	}
 	md_error_clear(&err);
-	if ((st = md_backup_list(c->cfg, target_in_force(c->cfg), &list, &n, &err)) != MD_OK) {
+	if ((st = md_backup_list(c->cfg, target_in_force(c->cfg), &list, &n, &err)) != MD_OK ||
+	    (st = md_backup_unfinished(c->cfg, target_in_force(c->cfg), &partial, &npartial, &err)) !=
+		    MD_OK) {
+		free(list);
 		cli_print_error(&err);
 		return cli_exit_code(st);
 	}
 	if (c->json) {
 		printf("{");
 		json_key_str("dir", c->cfg->backup_dir, 0);
-		printf(",\"backups\":[");
-		for (i = 0; i < n; i++) {
-			char path[8192];
-
-			snprintf(path, sizeof(path), "%s/%s", c->cfg->backup_dir, list[i].file);
-			printf("%s{", i ? "," : "");
-			json_key_str("file", list[i].file, 0);
-			json_key_str("path", path, 1);
-			json_key_str("target", list[i].target, 1);
-			json_key_str("version", list[i].version, 1);
-			json_key_str("taken", list[i].taken, 1);
-			printf(",\"bytes\":%lld}", list[i].bytes);
-		}
-		printf("]}\n");
+		json_backups(c, "backups", list, n);
+		json_backups(c, "unfinished", partial, npartial);
+		printf("}\n");
 	} else if (!n) {
 		printf("No backups in %s\n", md_show_path(c->cfg->backup_dir));
 	} else {
@@ -192,7 +209,19 @@ int cmd_backups(cli *c, int argc, char **argv)
 			table_print(&t, head);
 		table_free(&t);
 	}
+	for (i = 0; !c->json && i < npartial; i++) {
+		char size[32], path[8192];
+
+		md_backup_size_text(partial[i].bytes, size, sizeof(size));
+		snprintf(path, sizeof(path), "%s/%s", c->cfg->backup_dir, partial[i].file);
+		fprintf(stderr,
+			"migdeck: note: %s (%s): an unfinished backup, not listed: migdeck was killed "
+			"while pg_dump wrote it, or a run is writing it now; once no migdeck runs, "
+			"remove it\n",
+			md_show_path(path), size);
+	}
 	free(list);
+	free(partial);
 	return rc;
 }
 

@@ -335,6 +335,23 @@ expect_json "(d['backups'][-1]['file'], d['backups'][-1]['target'], d['backups']
 touch "$T/backups/notes.txt" "$T/backups/prod_x.dump"
 run --target prod backups
 expect_eq "$(grep -c '\.dump' "$OUT")" "3" "backups: other files left out"
+# an unfinished backup (what a kill -9 during pg_dump leaves): not listed,
+# a note names it; --json has it apart; another target's is not this one's
+printf 'PGDMP-half' >"$T/backups/prod_0_20200101T000000Z.dump.partial"
+printf 'PGDMP' >"$T/backups/other_1_20200101T000000Z.dump.partial"
+touch "$T/backups/prod_x.dump.partial"
+run --target prod backups
+expect_rc 0 "backups with an unfinished one: exit 0"
+expect_eq "$(grep -c '\.dump' "$OUT") $(grep -c 'partial' "$OUT")" "3 0" "backups: the unfinished one is not in the table"
+expect_fgrep "$ERR" "migdeck: note: $T/backups/prod_0_20200101T000000Z.dump.partial (10 B): an unfinished backup, not listed" \
+	"backups: a note names the unfinished backup"
+expect_eq "$(grep -c 'unfinished' "$ERR")" "1" "backups: only this target's unfinished one (none for a name not migdeck's)"
+run --target prod --json backups
+expect_json "([u['file'] for u in d['unfinished']], d['unfinished'][0]['bytes'], d['unfinished'][0]['version'], len(d['backups']))" \
+	"(['prod_0_20200101T000000Z.dump.partial'], 10, '0', 3)" "backups --json: the unfinished one apart"
+expect_eq "$(wc -c <"$ERR" | tr -d ' ')" "0" "backups --json: no note on stderr"
+rm -f "$T/backups/prod_0_20200101T000000Z.dump.partial" "$T/backups/other_1_20200101T000000Z.dump.partial" \
+	"$T/backups/prod_x.dump.partial"
 
 # ---- the connection travels in pg_dump's environment ---------------------------------------
 $PSQL -X -q -d postgres -v ON_ERROR_STOP=1 -c "SET client_min_messages = warning" \
