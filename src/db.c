@@ -315,6 +315,8 @@ static md_status db_connect_ex(md_db **out, const md_config *cfg, const char *ro
 		goto fail;
 	}
 	db->server_version = PQserverVersion(db->conn);
+	/* a NULL receiver changes nothing and returns the one in force */
+	db->notice_default = PQsetNoticeReceiver(db->conn, NULL, NULL);
 	{
 		const char *sent = PQparameterStatus(db->conn, "application_name");
 
@@ -387,6 +389,8 @@ md_status md_db_connect_socket(md_db **out, const char *sockdir, int port, const
 		return MD_ERR_CONNECT;
 	}
 	db->server_version = PQserverVersion(db->conn);
+	/* a NULL receiver changes nothing and returns the one in force */
+	db->notice_default = PQsetNoticeReceiver(db->conn, NULL, NULL);
 	sent = PQparameterStatus(db->conn, "application_name");
 	db->app_name = strdup(sent ? sent : app);
 	/* a cluster of migdeck's own, over its socket: never pooled */
@@ -554,15 +558,22 @@ md_status md_db_reuse(md_db *db, const md_config *cfg, md_error *err)
 	if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK)
 		return md_error_set(err, MD_ERR_DB, NULL, 0, 0,
 				    "the connection cannot be used again: it is broken");
+	if (db->pooled)
+		return md_error_set(err, MD_ERR_DB, NULL, 0, 0,
+				    "the connection cannot be used again: it goes through a pooler "
+				    "(in session mode it would keep the last work's session)");
 	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE || db->locked || db->lease)
 		return md_error_set(err, MD_ERR_DB, NULL, 0, 0,
 				    "the connection cannot be used again: it is %s",
 				    PQtransactionStatus(db->conn) != PQTRANS_IDLE
 					    ? "inside a transaction"
 					    : "still locked");
-	/* behind a pooler the session is the pooler's: nothing of it stays
-	 * with this client between transactions */
-	if (!db->pooled && (rc = md_db_exec(db, "DISCARD ALL", err)) != MD_OK)
+	/* notices to libpq's own receiver again, not to the last work's (a
+	 * runner points it at itself, md_runner_init; libpq's ignores its
+	 * argument) */
+	if (db->notice_default)
+		PQsetNoticeReceiver(db->conn, db->notice_default, NULL);
+	if ((rc = md_db_exec(db, "DISCARD ALL", err)) != MD_OK)
 		return rc;
 	forget_prepared(db);
 	db->lock_mode = cfg ? cfg->lock_mode : 0;

@@ -26,6 +26,7 @@ typedef struct md_db {
 	char **params;           /* keyword, value, ..., NULL: how it connected
 	                            (the lease heartbeat opens its own connection) */
 	struct md_lease *lease;  /* the lease held (db.c), or NULL */
+	PQnoticeReceiver notice_default; /* libpq's own (md_db_reuse puts it back) */
 } md_db;
 
 /* Connect with the settings of cfg (libpq applies PG* variables, .pgpass
@@ -50,13 +51,14 @@ md_status md_db_connect_retry(md_db **out, const md_config *cfg, const char *rol
 void md_db_close(md_db *db);                 /* accepts NULL; unlocks first */
 /* Make an open connection fit for the next piece of work with cfg's
  * settings, as a new one would be: it must be healthy, outside a
- * transaction and unlocked (else MD_ERR_DB, and the caller closes it).
- * DISCARD ALL ends what the last work left in the session (settings, a
- * SET ROLE, prepared statements, temporary tables, advisory locks,
- * LISTEN); then cfg's [database] schema and lock settings apply.  Behind
- * a pooler, whose session keeps nothing between transactions, only the
- * settings.  The fleet's workers keep one connection for the members of
- * one database. */
+ * transaction, unlocked and not through a pooler (else MD_ERR_DB, and the
+ * caller closes it).  Notices go to libpq's receiver again; DISCARD ALL
+ * ends what the last work left in the session (settings, a SET ROLE,
+ * prepared statements, temporary tables, advisory locks, LISTEN); then
+ * cfg's [database] schema and lock settings apply.  Not undone: role or
+ * database settings (ALTER ROLE ... SET) made since it connected, and
+ * libraries loaded with LOAD.  The fleet's workers keep one connection for
+ * the members of one database. */
 md_status md_db_reuse(md_db *db, const md_config *cfg, md_error *err);
 /* The name of the database connected to (PQdb), "" when not connected. */
 const char *md_db_name(const md_db *db);

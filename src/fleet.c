@@ -513,10 +513,19 @@ typedef struct kept_conn {
 	char *key; /* the connection parameters it was opened with */
 } kept_conn;
 
+/* A key holds the password: wiped before it is freed. */
+static void key_free(char *key)
+{
+	if (key) {
+		memset(key, 0, strlen(key));
+		free(key);
+	}
+}
+
 static void kept_drop(kept_conn *k)
 {
 	md_db_close(k->db);
-	free(k->key);
+	key_free(k->key);
 	k->db = NULL;
 	k->key = NULL;
 }
@@ -560,7 +569,7 @@ static md_status member_connect(kept_conn *k, const md_config *cfg, char **key, 
 	    md_db_reuse(k->db, cfg, &ignore) == MD_OK) {
 		*db = k->db;
 		k->db = NULL;
-		free(k->key);
+		key_free(k->key);
 		k->key = NULL;
 		return MD_OK;
 	}
@@ -577,16 +586,19 @@ static void member_release(kept_conn *k, md_db *db, char *key)
 {
 	md_error ignore;
 
-	if (db && key && !md_db_pooled(db) && md_db_unlock(db, &ignore) == MD_OK && !db->locked &&
-	    !db->lease && PQstatus(db->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(db->conn) == PQTRANS_IDLE) {
+	/* idle first: a lease is released on the heartbeat's connection,
+	 * which would wait for a transaction of this one holding its row
+	 * (md_db_close ends such a connection before releasing) */
+	if (db && key && !md_db_pooled(db) && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) == PQTRANS_IDLE && md_db_unlock(db, &ignore) == MD_OK &&
+	    !db->locked && !db->lease) {
 		kept_drop(k);
 		k->db = db;
 		k->key = key;
 		return;
 	}
 	md_db_close(db);
-	free(key);
+	key_free(key);
 }
 
 static void run_member(fleet_run *fr, md_fleet_member *m, kept_conn *kept)

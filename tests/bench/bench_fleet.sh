@@ -367,12 +367,13 @@ if [ "$SCHEMAS" -gt 0 ]; then
 	run_schemas() { # jobs
 		fresh_schemas
 		run_group tenants "$SCHEMAS" "$1"
-		complete=$(complete_tenants)
+		complete=$(complete_tenants) || exit 1
 		[ "$complete" -eq "$SCHEMAS" ] || broken "schemas --jobs $1: $complete of $SCHEMAS tenants complete"
 	}
 	echo
 	echo "  $SCHEMAS tenant schemas in one database (members = schemas), best of $RUNS:"
 	rounds schemas
+	echo
 	table schemas "$SCHEMAS"
 	q postgres "DROP DATABASE IF EXISTS fbs_tenants" >/dev/null 2>&1
 fi

@@ -343,6 +343,9 @@ SET mdfl.leak = '${schema}';
 CREATE TEMP TABLE scratch (n int);
 EOF
 printf 'CREATE TABLE after_who (n int);\n' >pending/V2__after.sql
+# outside a transaction: an unqualified name finds the tenant's table only
+# by the session's search_path (the runner's SET LOCAL needs a transaction)
+printf 'CREATE INDEX CONCURRENTLY who_pid ON who (pid);\n' >pending/V3__index_who.sql
 tenants_ini mdfl_reuse r
 qp "CREATE DATABASE mdfl_reuse" >/dev/null
 q mdfl_reuse "CREATE SCHEMA r_1; CREATE SCHEMA r_2; CREATE SCHEMA r_3; CREATE TABLE r_2.who (x int)" >/dev/null
@@ -353,8 +356,10 @@ expect_eq "$(q mdfl_reuse "SELECT (SELECT pid FROM r_1.who) = (SELECT pid FROM r
 	"one connection: r_1 and r_3 ran on one server process (after r_2 failed on it)"
 expect_eq "$(q mdfl_reuse "SELECT (SELECT path FROM r_1.who) || ' ' || (SELECT path FROM r_3.who)")" \
 	'r_1 r_3' "one connection: each tenant's search_path"
-expect_eq "$(versions mdfl_reuse r_1),$(versions mdfl_reuse r_2),$(versions mdfl_reuse r_3)" "1,2,,1,2" \
-	"one connection: r_2 has nothing, the others both"
+expect_eq "$(versions mdfl_reuse r_1),$(versions mdfl_reuse r_2),$(versions mdfl_reuse r_3)" "1,2,3,,1,2,3" \
+	"one connection: r_2 has nothing, the others all three"
+expect_eq "$(q mdfl_reuse "SELECT to_regclass('r_1.who_pid') IS NOT NULL AND to_regclass('r_3.who_pid') IS NOT NULL")" t \
+	"one connection: r_3's index outside a transaction found r_3.who (the session's search_path)"
 expect_eq "$(q mdfl_reuse "SELECT to_regclass('r_2.after_who') IS NULL AND (SELECT count(*) FROM r_2.who) = 0")" t \
 	"one connection: the failed tenant untouched"
 expect_no_fgrep "$OUT" "another tenant left" "one connection: nothing of one tenant reached the next"
@@ -377,8 +382,12 @@ if [ -n "${MIGDECK_TEST_PGBOUNCER_PORT:-}" ]; then
 	# pooler keeps a session's settings on its server connection, so leave none
 	printf 'CREATE TABLE who (pid int, path text);\nINSERT INTO who VALUES (pg_backend_pid(), current_setting(%s));\n' \
 		"'search_path'" >pending/V1__who.sql
+	# (no session search_path behind a pooler: nothing outside a transaction)
+	rm -f pending/V3__index_who.sql
 	tenants_ini mdfl_reuse r
 	sed -i "s/^conninfo = .*/conninfo = host=$MIGDECK_TEST_PGBOUNCER_HOST port=$MIGDECK_TEST_PGBOUNCER_PORT dbname=mdfl_reuse user=postgres sslmode=disable/" migdeck.ini
+	logins() { grep -c 'login attempt: db=mdfl_reuse ' "$MIGDECK_TEST_PGBOUNCER_LOG"; }
+	l0=$(logins)
 	run migrate --group tenants --jobs 1
 	expect_rc 0 "through PgBouncer: exit 0"
 	expect_eq "$(outcomes)" "applied=3 " "through PgBouncer: three tenants applied"
@@ -388,6 +397,12 @@ if [ -n "${MIGDECK_TEST_PGBOUNCER_PORT:-}" ]; then
 		"through PgBouncer: every tenant's history"
 	expect_eq "$(q mdfl_reuse "SELECT count(*) FROM r_1.schema_versions_lease") $(q mdfl_reuse "SELECT count(*) FROM r_3.schema_versions_lease")" \
 		"0 0" "through PgBouncer: each tenant's lease taken and released"
+	# the group's query, then per tenant a connection and its lease's
+	# heartbeat: 7 logins; a worker keeping its connection would make 5
+	l1=$(logins)
+	if [ $((l1 - l0)) -ge 7 ]; then ok; else
+		bad "through PgBouncer: a connection a tenant ($((l1 - l0)) logins, want at least 7)"
+	fi
 fi
 cd "$W" || exit 1
 

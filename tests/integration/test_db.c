@@ -411,6 +411,12 @@ static void test_lock_wait_times_out(void **state)
 
 /* ---- using a connection again -------------------------------------------------- */
 
+static void count_notice(void *arg, const PGresult *res)
+{
+	(void)res;
+	(*(int *)arg)++;
+}
+
 /* md_db_reuse: what the last work left in the session is gone, the next
  * settings apply; refused while locked or inside a transaction. */
 static void test_reuse(void **state)
@@ -421,10 +427,15 @@ static void test_reuse(void **state)
 	PGresult *res = NULL;
 	md_error err;
 	char *v;
-	int pid;
+	int pid, notices = 0;
 
 	assert_int_equal(md_db_connect(&db, base, NULL, &err), MD_OK);
 	pid = PQbackendPID(db->conn);
+	/* the last work's notice receiver (a runner's points into its frame) */
+	assert_non_null(db->notice_default);
+	PQsetNoticeReceiver(db->conn, count_notice, &notices);
+	assert_int_equal(md_db_exec(db, "DO $$ BEGIN RAISE NOTICE 'counted'; END $$", &err), MD_OK);
+	assert_int_equal(notices, 1);
 	assert_int_equal(md_db_exec(db, "CREATE SCHEMA tenant_x; CREATE TABLE tenant_x.only_here (n int); "
 				    "SET statement_timeout = '7s'; SET md.leftover = 'yes'; "
 				    "CREATE TEMP TABLE scratch (n int); LISTEN md_channel", &err), MD_OK);
@@ -448,6 +459,9 @@ static void test_reuse(void **state)
 			 MD_OK);
 	assert_int_equal(md_db_reuse(db, tenant, &err), MD_OK);
 	assert_int_equal(PQbackendPID(db->conn), pid);
+	/* libpq's own receiver again (a NULL one changes nothing, returns it) */
+	assert_true(PQsetNoticeReceiver(db->conn, NULL, NULL) == db->notice_default);
+	assert_int_equal(notices, 1);
 	v = db_value(db, "SELECT current_setting('statement_timeout') || '|' || "
 			 "current_setting('md.leftover', true) || '|' || "
 			 "(to_regclass('pg_temp.scratch') IS NULL) || '|' || "
@@ -471,10 +485,16 @@ static void test_reuse(void **state)
 
 	/* a broken connection: refused */
 	{
-		char sql[128];
+		char sql[160];
+		int i;
 
-		/* waits until the process has gone */
-		snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d, 60000)", pid);
+		snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", pid);
+		assert_true(pgtest_true(t->conn, sql));
+		/* until the process has gone (a condition, a generous deadline) */
+		snprintf(sql, sizeof(sql), "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = %d",
+			 pid);
+		for (i = 0; i < 600 && !pgtest_true(t->conn, sql); i++)
+			usleep(50000);
 		assert_true(pgtest_true(t->conn, sql));
 	}
 	(void)md_db_exec(db, "SELECT 1", &err); /* notices the end */
