@@ -531,7 +531,7 @@ static void kept_drop(kept_conn *k)
 }
 
 /* "keyword=value" lines of the connection cfg opens, the password too
- * (two members with one password each are not one connection); NULL
+ * (members with different passwords never share a connection); NULL
  * when out of memory (then nothing is kept). */
 static char *conn_key(const md_config *cfg)
 {
