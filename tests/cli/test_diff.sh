@@ -45,12 +45,6 @@ PG_DUMP=pg_dump
 
 m() { run -d "dbname=$DB" "$@"; }
 
-expect_line() { # file line description
-	if grep -qxF -- "$2" "$1"; then ok; else
-		bad "$3: no line '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
 expect_file() { # file expected-text description: the whole file
 	printf '%s\n' "$2" >"$T/want"
 	if cmp -s "$1" "$T/want"; then ok; else

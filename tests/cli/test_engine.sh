@@ -54,18 +54,6 @@ expect_rc() { # want description
 		show "$ERR"
 	fi
 }
-expect_grep() { # file pattern description (basic regexp)
-	if grep -q -- "$2" "$1"; then ok; else
-		bad "$3: no '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
-expect_line() { # file line description (the whole line)
-	if grep -qxF -- "$2" "$1"; then ok; else
-		bad "$3: no line '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
 expect_last_line() { # file line description
 	last=$(tail -n 1 "$1")
 	if [ "$last" = "$2" ]; then ok; else

@@ -44,21 +44,6 @@ LOCK_KEY=1835624292
 
 # ---- helpers ------------------------------------------------------------------
 
-
-# run ARGS...: migdeck with stdout in $OUT, stderr in $ERR, status in rc
-expect_grep() { # file pattern description (basic regexp)
-	if grep -q -- "$2" "$1"; then ok; else
-		bad "$3: no '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
-expect_line() { # file line description (the whole line)
-	if grep -qxF -- "$2" "$1"; then ok; else
-		bad "$3: no line '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
-
 # q DB SQL: one value (or rows, |-separated)
 q() { $PSQL -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1; }
 qp() { q postgres "$1"; }

@@ -45,13 +45,6 @@ PSQL=psql
 PGB_HOST=$MIGDECK_TEST_PGBOUNCER_HOST
 PGB_PORT=$MIGDECK_TEST_PGBOUNCER_PORT
 
-expect_grep() { # file pattern description
-	if grep -q -- "$2" "$1"; then ok; else
-		bad "$3: no '$2' in $(basename "$1")"
-		show "$1"
-	fi
-}
-
 # q SQL: one value from $DB, straight to the server
 q() { $PSQL -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c "$1" 2>&1; }
 # the conninfo of $DB through PgBouncer

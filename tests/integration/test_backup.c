@@ -63,26 +63,6 @@ static void on_event(const md_run_event *ev, void *payload)
 	}
 }
 
-static void put(fx *x, const char *rel, const char *text)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", x->dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static int exists(fx *x, const char *rel)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", x->dir, rel);
-	return access(path, F_OK) == 0;
-}
-
 /* files in the backup folder */
 static int nbackups(fx *x)
 {
@@ -139,12 +119,12 @@ static int setup(void **state)
 	mkdir(ini, 0755);
 	snprintf(ini, sizeof(ini), "%s/applied", x->dir);
 	mkdir(ini, 0755);
-	put(x, "migdeck.ini",
+	pgtest_put(x->dir, "migdeck.ini",
 	    "[git]\ncommit = off\n[database]\nbackup = pg_dump\n[backup]\ndir = backups\n");
-	put(x, "pending/001_create_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n"
+	pgtest_put(x->dir, "pending/001_create_t.sql", "CREATE TABLE t (id int PRIMARY KEY);\n"
 					   "INSERT INTO t VALUES (1), (2);\n");
-	put(x, "pending/001_rollback_create_t.sql", "DROP TABLE t;\n");
-	put(x, "pending/002_create_u.sql", "CREATE TABLE u (id int);\n");
+	pgtest_put(x->dir, "pending/001_rollback_create_t.sql", "DROP TABLE t;\n");
+	pgtest_put(x->dir, "pending/002_create_u.sql", "CREATE TABLE u (id int);\n");
 	snprintf(ini, sizeof(ini), "%s/migdeck.ini", x->dir);
 	memset(&opts, 0, sizeof(opts));
 	opts.config_path = ini;
@@ -285,7 +265,7 @@ static void test_failure_changes_nothing(void **state)
 	assert_int_equal(x->run.in_tx, 0);
 	unsetenv("MIGDECK_PG_BINDIR");
 	assert_int_equal(PQtransactionStatus(x->db->conn), PQTRANS_IDLE);
-	assert_true(exists(x, "pending/001_create_t.sql"));
+	assert_true(pgtest_exists(x->dir, "pending/001_create_t.sql"));
 	assert_true(pgtest_true(x->t->conn, "SELECT count(*) = 0 FROM schema_versions"));
 	assert_true(pgtest_true(x->t->conn, "SELECT count(*) = 0 FROM schema_versions_events"));
 	assert_true(pgtest_true(x->t->conn, "SELECT to_regclass('t') IS NULL"));
@@ -452,7 +432,7 @@ static void test_stepper_backup_cancelled(void **state)
 	md_stepper_close(st);
 	pgtest_exec(x->t->conn, "ROLLBACK");
 	assert_int_equal(nbackups(x), 0); /* no partial file left */
-	assert_true(exists(x, "pending/001_create_t.sql"));
+	assert_true(pgtest_exists(x->dir, "pending/001_create_t.sql"));
 	assert_true(pgtest_true(x->t->conn, "SELECT count(*) = 0 FROM schema_versions"));
 	assert_true(pgtest_true(x->t->conn, "SELECT to_regclass('t') IS NULL"));
 }

@@ -106,26 +106,6 @@ static void on_event(const md_run_event *ev, void *payload)
 		open_gate(x); /* never seen: the assertions below fail */
 }
 
-static void put(fx *x, const char *rel, const char *text)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", x->dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static int exists(fx *x, const char *rel)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", x->dir, rel);
-	return access(path, F_OK) == 0;
-}
-
 /* Scan the folders again and start a new runner, progress asked every
  * 100 ms (the first time after MD_PROGRESS_DELAY_MS). */
 static void rescan(fx *x)
@@ -180,7 +160,7 @@ static int setup(void **state)
 	mkdir(ini, 0755);
 	snprintf(ini, sizeof(ini), "%s/applied", x->dir);
 	mkdir(ini, 0755);
-	put(x, "migdeck.ini", "[git]\ncommit = off\n");
+	pgtest_put(x->dir, "migdeck.ini", "[git]\ncommit = off\n");
 	snprintf(ini, sizeof(ini), "%s/migdeck.ini", x->dir);
 	memset(&opts, 0, sizeof(opts));
 	opts.config_path = ini;
@@ -255,7 +235,7 @@ static void test_create_index(void **state)
 
 	make_big(x);
 	blocks = value_ll(x, "SELECT pg_relation_size('big') / current_setting('block_size')::int");
-	put(x, "pending/001_index_big.sql", "CREATE INDEX big_gate ON big (gate(id));\n");
+	pgtest_put(x->dir, "pending/001_index_big.sql", "CREATE INDEX big_gate ON big (gate(id));\n");
 	rescan(x);
 	f = md_workspace_find(x->ws, "001");
 	assert_non_null(f);
@@ -304,7 +284,7 @@ static void test_create_index(void **state)
 	assert_int_equal(progress_sessions_closed(x), 0);
 	/* and the index is there, the file applied */
 	assert_true(pgtest_true(x->t->conn, "SELECT to_regclass('big_gate') IS NOT NULL"));
-	assert_true(exists(x, "applied/001_index_big.sql"));
+	assert_true(pgtest_exists(x->dir, "applied/001_index_big.sql"));
 }
 
 /* A short statement: no event, no second connection. */
@@ -314,7 +294,7 @@ static void test_fast_statement(void **state)
 	md_error err;
 	const md_file *f;
 
-	put(x, "pending/001_small.sql", "CREATE TABLE small (id int);\nINSERT INTO small VALUES (1);\n");
+	pgtest_put(x->dir, "pending/001_small.sql", "CREATE TABLE small (id int);\nINSERT INTO small VALUES (1);\n");
 	rescan(x);
 	f = md_workspace_find(x->ws, "001");
 	assert_non_null(f);
@@ -334,7 +314,7 @@ static void test_waiting_statement(void **state)
 	const md_file *f;
 
 	pgtest_exec(x->t->conn, "CREATE TABLE busy (id int)");
-	put(x, "pending/001_alter_busy.sql", "ALTER TABLE busy ADD COLUMN note text;\n");
+	pgtest_put(x->dir, "pending/001_alter_busy.sql", "ALTER TABLE busy ADD COLUMN note text;\n");
 	rescan(x);
 	f = md_workspace_find(x->ws, "001");
 	assert_non_null(f);
@@ -381,7 +361,7 @@ static void test_copy(void **state)
 		len += (size_t)snprintf(sql + len, cap - len, "%d\n", i);
 	data_len = len - strlen(head);
 	len += (size_t)snprintf(sql + len, cap - len, "\\.\n");
-	put(x, "pending/001_copy_rows.sql", sql);
+	pgtest_put(x->dir, "pending/001_copy_rows.sql", sql);
 	free(sql);
 	rescan(x);
 	f = md_workspace_find(x->ws, "001");
@@ -412,7 +392,7 @@ static void test_stepper(void **state)
 	int got = 0, polls;
 
 	make_big(x);
-	put(x, "pending/001_index_big.sql", "CREATE INDEX big_gate ON big (gate(id));\n");
+	pgtest_put(x->dir, "pending/001_index_big.sql", "CREATE INDEX big_gate ON big (gate(id));\n");
 	snprintf(path, sizeof(path), "%s/pending/001_index_big.sql", x->dir);
 	hold_gate(x);
 	assert_int_equal(md_stepper_open(&st, x->cfg, path, 0, &err), MD_OK);

@@ -49,26 +49,6 @@ static void on_event(const md_run_event *ev, void *payload)
 		x->done++;
 }
 
-static void put(fx *x, const char *rel, const char *text)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", x->dir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static int exists(fx *x, const char *rel)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", x->dir, rel);
-	return access(path, F_OK) == 0;
-}
-
 static void rescan(fx *x)
 {
 	md_error err;
@@ -97,16 +77,16 @@ static int setup(void **state)
 	mkdir(ini, 0755);
 	snprintf(ini, sizeof(ini), "%s/applied", x->dir);
 	mkdir(ini, 0755);
-	put(x, "migdeck.ini", "[git]\ncommit = off\n");
-	put(x, "pending/001_create_t.sql",
+	pgtest_put(x->dir, "migdeck.ini", "[git]\ncommit = off\n");
+	pgtest_put(x->dir, "pending/001_create_t.sql",
 	    "ALTER TABLE base ADD COLUMN note text;\n"
 	    "CREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO t VALUES (1), (2);\n");
-	put(x, "pending/001_rollback_create_t.sql",
+	pgtest_put(x->dir, "pending/001_rollback_create_t.sql",
 	    "DROP TABLE t;\nALTER TABLE base DROP COLUMN note;\n");
-	put(x, "pending/002_bad.sql",
+	pgtest_put(x->dir, "pending/002_bad.sql",
 	    "CREATE TABLE u (id int);\nINSERT INTO u VALUES ('x');\nCREATE TABLE v (id int);\n");
-	put(x, "pending/003_index.sql", "CREATE INDEX CONCURRENTLY t_id ON t (id);\n");
-	put(x, "pending/004_two_indexes.sql",
+	pgtest_put(x->dir, "pending/003_index.sql", "CREATE INDEX CONCURRENTLY t_id ON t (id);\n");
+	pgtest_put(x->dir, "pending/004_two_indexes.sql",
 	    "CREATE INDEX CONCURRENTLY t_a ON t (id);\nCREATE INDEX CONCURRENTLY t_b ON t (nope);\n");
 	snprintf(ini, sizeof(ini), "%s/migdeck.ini", x->dir);
 	memset(&opts, 0, sizeof(opts));
@@ -214,9 +194,9 @@ static void test_step_to_commit(void **state)
 				 " AND success AND is_active"), 1);
 	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions_events WHERE version = '001'"
 				 " AND action = 'apply' AND outcome = 'ok'"), 1);
-	assert_true(exists(x, "applied/001_create_t.sql"));
-	assert_true(exists(x, "applied/001_rollback_create_t.sql"));
-	assert_false(exists(x, "pending/001_create_t.sql"));
+	assert_true(pgtest_exists(x->dir, "applied/001_create_t.sql"));
+	assert_true(pgtest_exists(x->dir, "applied/001_rollback_create_t.sql"));
+	assert_false(pgtest_exists(x->dir, "pending/001_create_t.sql"));
 
 	/* and back, a statement at a time: the paired rollback */
 	rescan(x);
@@ -230,8 +210,8 @@ static void test_step_to_commit(void **state)
 	assert_int_equal(rows(x, "SELECT count(*) FROM pg_class WHERE relname = 't'"), 0);
 	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions WHERE version = '001'"
 				 " AND NOT is_active AND rolled_back_at IS NOT NULL"), 1);
-	assert_true(exists(x, "pending/001_create_t.sql"));
-	assert_false(exists(x, "applied/001_create_t.sql"));
+	assert_true(pgtest_exists(x->dir, "pending/001_create_t.sql"));
+	assert_false(pgtest_exists(x->dir, "applied/001_create_t.sql"));
 }
 
 static void test_step_abort(void **state)
@@ -248,7 +228,7 @@ static void test_step_abort(void **state)
 	assert_int_equal(rows(x, "SELECT count(*) FROM pg_attribute WHERE attname = 'note'"), 0);
 	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions"), 0);
 	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions_events"), 0);
-	assert_true(exists(x, "pending/001_create_t.sql"));
+	assert_true(pgtest_exists(x->dir, "pending/001_create_t.sql"));
 	assert_int_equal(md_step_next(&s, &err), MD_ERR_USAGE);
 }
 
@@ -272,7 +252,7 @@ static void test_step_error(void **state)
 	md_step_abort(&s);
 	assert_int_equal(rows(x, "SELECT count(*) FROM pg_class WHERE relname IN ('u', 'v')"), 0);
 	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions"), 0);
-	assert_true(exists(x, "pending/002_bad.sql"));
+	assert_true(pgtest_exists(x->dir, "pending/002_bad.sql"));
 }
 
 static void test_step_autocommit(void **state)
@@ -293,7 +273,7 @@ static void test_step_autocommit(void **state)
 	assert_int_equal(md_step_commit(&s, &err), MD_OK);
 	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions WHERE version = '003'"
 				 " AND success"), 1);
-	assert_true(exists(x, "applied/003_index.sql"));
+	assert_true(pgtest_exists(x->dir, "applied/003_index.sql"));
 }
 
 /* Outside a transaction, what ran stays: an abort after a failure leaves a
@@ -314,7 +294,7 @@ static void test_step_autocommit_failure(void **state)
 	assert_int_equal(rows(x, "SELECT count(*) FROM pg_class WHERE relname = 't_a'"), 1);
 	assert_int_equal(rows(x, "SELECT count(*) FROM schema_versions WHERE version = '004'"
 				 " AND NOT success"), 1);
-	assert_true(exists(x, "pending/004_two_indexes.sql"));
+	assert_true(pgtest_exists(x->dir, "pending/004_two_indexes.sql"));
 }
 
 /* The threaded stepper asks the database under the lock: it never applies

@@ -232,3 +232,23 @@ int pgtest_true(PGconn *conn, const char *sql)
 	pgtest_value_buf(conn, sql, v, sizeof(v));
 	return strcmp(v, "t") == 0;
 }
+
+void pgtest_put(const char *dir, const char *rel, const char *text)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+int pgtest_exists(const char *dir, const char *rel)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	return access(path, F_OK) == 0;
+}

@@ -55,4 +55,9 @@ void pgtest_value_buf(PGconn *conn, const char *sql, char *out, size_t outsz);
 /* Does sql (a query returning one boolean) return true? */
 int pgtest_true(PGconn *conn, const char *sql);
 
+/* A test workspace's files: write text to dir/rel (the test fails when it
+ * cannot), and whether dir/rel exists. */
+void pgtest_put(const char *dir, const char *rel, const char *text);
+int pgtest_exists(const char *dir, const char *rel);
+
 #endif
