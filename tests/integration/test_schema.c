@@ -35,18 +35,6 @@ typedef struct ctx {
 	md_runner run;
 } ctx;
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 /* A workspace folder (pending/, applied/, archive/ and migdeck.ini) and a
  * connection to the test's database through md_config_load. */
 static void open_ctx(ctx *c, const pgtest_db *t)
@@ -65,7 +53,7 @@ static void open_ctx(ctx *c, const pgtest_db *t)
 	mkdir(sub, 0777);
 	snprintf(sub, sizeof(sub), "%s/archive", c->dir);
 	mkdir(sub, 0777);
-	write_file(c->dir, "migdeck.ini", "# test_schema\n");
+	pgtest_put(c->dir, "migdeck.ini", "# test_schema\n");
 	snprintf(ini, sizeof(ini), "%s/migdeck.ini", c->dir);
 	memset(&opts, 0, sizeof(opts));
 	opts.config_path = ini;
@@ -377,14 +365,14 @@ static void test_preview_empty_migration(void **state)
 
 	open_ctx(&c, *state);
 	exec(&c, "CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW v AS SELECT id FROM t");
-	write_file(c.dir, "pending/001_nothing.sql", "-- no change at all\nSELECT 1;\n/* nor here */\n");
+	pgtest_put(c.dir, "pending/001_nothing.sql", "-- no change at all\nSELECT 1;\n/* nor here */\n");
 	assert_int_equal(preview(&c, "001_nothing.sql", 0, &d, &err), MD_OK);
 	assert_string_equal(d.text, "");
 	assert_int_equal(d.nhunks, 0);
 	assert_int_equal(d.added + d.removed, 0);
 	md_diff_free(&d);
 	/* a file that changes something and undoes it within itself */
-	write_file(c.dir, "pending/002_undo.sql",
+	pgtest_put(c.dir, "pending/002_undo.sql",
 		   "CREATE TABLE gone (x int);\nDROP TABLE gone;\nSET search_path = pg_temp;\n");
 	assert_int_equal(preview(&c, "002_undo.sql", 0, &d, &err), MD_OK);
 	assert_string_equal(d.text, "");
@@ -402,7 +390,7 @@ static void test_preview_changes_and_rolls_back(void **state)
 	open_ctx(&c, *state);
 	exec(&c, "CREATE TABLE t (id int PRIMARY KEY, name text)");
 	before = snapshot(&c, 0);
-	write_file(c.dir, "pending/001_add.sql",
+	pgtest_put(c.dir, "pending/001_add.sql",
 		   "ALTER TABLE t ADD COLUMN status text NOT NULL DEFAULT 'new';\n"
 		   "CREATE INDEX t_status_idx ON t (status);\n"
 		   "ALTER TABLE t DROP COLUMN name;\n");
@@ -443,7 +431,7 @@ static void test_preview_search_path(void **state)
 
 	open_ctx(&c, *state);
 	exec(&c, "CREATE SCHEMA other; CREATE TABLE t (id int); CREATE VIEW v AS SELECT id FROM t");
-	write_file(c.dir, "pending/001_path.sql",
+	pgtest_put(c.dir, "pending/001_path.sql",
 		   "SET search_path = other;\nCREATE TABLE t2 (id int);\n");
 	assert_int_equal(preview(&c, "001_path.sql", 0, &d, &err), MD_OK);
 	assert_int_equal(d.removed, 0);
@@ -462,7 +450,7 @@ static void test_preview_failure(void **state)
 
 	open_ctx(&c, *state);
 	before = snapshot(&c, MD_SCHEMA_BOOKKEEPING);
-	write_file(c.dir, "pending/001_bad.sql",
+	pgtest_put(c.dir, "pending/001_bad.sql",
 		   "CREATE TABLE made (id int);\n\nALTER TABLE made ADD COLUMN x nosuchtype;\n");
 	assert_int_equal(preview(&c, "001_bad.sql", 0, &d, &err), MD_ERR_DB);
 	assert_non_null(strstr(err.file, "pending/001_bad.sql"));
@@ -486,7 +474,7 @@ static void test_preview_refuses_no_transaction(void **state)
 
 	open_ctx(&c, *state);
 	exec(&c, "CREATE TABLE t (id int)");
-	write_file(c.dir, "pending/001_conc.sql",
+	pgtest_put(c.dir, "pending/001_conc.sql",
 		   "-- concurrently\nCREATE INDEX CONCURRENTLY t_id_idx ON t (id);\n");
 	assert_int_equal(preview(&c, "001_conc.sql", 0, &d, &err), MD_ERR_INVALID);
 	assert_int_equal(err.line, 2);
@@ -494,7 +482,7 @@ static void test_preview_refuses_no_transaction(void **state)
 	assert_non_null(strstr(err.msg, "--scratch"));
 	assert_false(truth(&c, "SELECT to_regclass('t_id_idx') IS NOT NULL"));
 	/* a file that does not split is refused before anything runs */
-	write_file(c.dir, "pending/002_open.sql", "CREATE TABLE u (id int);\nSELECT 'open;\n");
+	pgtest_put(c.dir, "pending/002_open.sql", "CREATE TABLE u (id int);\nSELECT 'open;\n");
 	assert_int_equal(preview(&c, "002_open.sql", 0, &d, &err), MD_ERR_SYNTAX);
 	assert_int_equal(err.line, 2);
 	assert_false(truth(&c, "SELECT to_regclass('u') IS NOT NULL"));
@@ -524,10 +512,10 @@ static void test_scratch_build_and_drop(void **state)
 	char path[700];
 
 	open_ctx(&c, *state);
-	write_file(c.dir, "archive/consolidated_schema.sql", "CREATE TABLE base (id int);\n");
-	write_file(c.dir, "applied/001_a.sql", "ALTER TABLE base ADD COLUMN a text;\n");
-	write_file(c.dir, "applied/002_conc.sql", "CREATE INDEX CONCURRENTLY base_a ON base (a);\n");
-	write_file(c.dir, "pending/003_b.sql", "ALTER TABLE base ADD COLUMN b text;\n");
+	pgtest_put(c.dir, "archive/consolidated_schema.sql", "CREATE TABLE base (id int);\n");
+	pgtest_put(c.dir, "applied/001_a.sql", "ALTER TABLE base ADD COLUMN a text;\n");
+	pgtest_put(c.dir, "applied/002_conc.sql", "CREATE INDEX CONCURRENTLY base_a ON base (a);\n");
+	pgtest_put(c.dir, "pending/003_b.sql", "ALTER TABLE base ADD COLUMN b text;\n");
 	/* the target has the same, and one change made by hand */
 	exec(&c, "CREATE TABLE base (id int, a text, hand int); CREATE INDEX base_a ON base (a)");
 	assert_int_equal(md_workspace_scan(&ws, c.cfg, &err), MD_OK);
@@ -553,7 +541,7 @@ static void test_scratch_build_and_drop(void **state)
 				    "TRUNCATE, UPDATE\n");
 	md_diff_free(&d);
 	/* a file whose statements cannot run in a transaction previews there */
-	write_file(c.dir, "pending/004_conc.sql", "CREATE INDEX CONCURRENTLY base_id ON base (id);\n");
+	pgtest_put(c.dir, "pending/004_conc.sql", "CREATE INDEX CONCURRENTLY base_id ON base (id);\n");
 	snprintf(path, sizeof(path), "%s/pending/004_conc.sql", c.dir);
 	paths[0] = path;
 	assert_int_equal(md_preview_schema(&s->run, paths, 1, MD_PREVIEW_SCRATCH, &d, &err), MD_OK);
@@ -579,8 +567,8 @@ static void test_scratch_build_failure(void **state)
 	char sql[256], v[32];
 
 	open_ctx(&c, *state);
-	write_file(c.dir, "applied/001_a.sql", "CREATE TABLE a (id int);\n");
-	write_file(c.dir, "applied/002_bad.sql", "CREATE TABLE b (id int);\nALTER TABLE nope ADD x int;\n");
+	pgtest_put(c.dir, "applied/001_a.sql", "CREATE TABLE a (id int);\n");
+	pgtest_put(c.dir, "applied/002_bad.sql", "CREATE TABLE b (id int);\nALTER TABLE nope ADD x int;\n");
 	assert_int_equal(md_workspace_scan(&ws, c.cfg, &err), MD_OK);
 	assert_int_equal(md_scratch_files(ws, NULL, &files, &n, &err), MD_OK);
 	assert_int_not_equal(md_scratch_create(&s, c.db, c.cfg, ws, files, n, NULL, NULL, &err), MD_OK);
