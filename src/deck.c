@@ -457,6 +457,7 @@ static void classify_drift(md_deck *d, md_deck_data *x)
 
 	md_runner_init(&run, d->db, d->cfg, x->ws, no_events, NULL);
 	md_run_classify_drift(&run, x->plan);
+	md_runner_done(&run);
 }
 
 static void load_others(md_deck *d);
@@ -598,6 +599,7 @@ static void compute_diff(md_deck *d, md_deck_diff_kind kind, const char *path, u
 		md_runner_init(&run, d->db, d->cfg, d->latest ? d->latest->ws : NULL, no_events,
 			       NULL);
 		rc = md_preview_schema(&run, paths, 1, 0, &x->diff, &err);
+		md_runner_done(&run);
 		if (rc == MD_OK)
 			snprintf(note, sizeof(note), "run inside a transaction, rolled back");
 	} else {

@@ -488,6 +488,10 @@ void md_runner_done(md_runner *r)
 		return;
 	md_db_close(r->watcher);
 	r->watcher = NULL;
+	/* the connection outlives the runner (a console's, a fleet worker's):
+	 * its notices no longer come here */
+	if (r->db && r->db->conn && r->db->notice_default)
+		PQsetNoticeReceiver(r->db->conn, r->db->notice_default, NULL);
 }
 
 /* ---- progress of a long statement (doc/progress.md) ---------------------------- */

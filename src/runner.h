@@ -156,8 +156,11 @@ typedef struct md_runner {
 
 void md_runner_init(md_runner *r, md_db *db, const md_config *cfg, const md_workspace *ws,
 		    md_run_cb cb, void *payload);
-/* What the runner opened for itself (the progress connection); r->db is
- * the caller's.  Safe on a runner zeroed or never used; init may follow. */
+/* md_runner_init points r->db's notices at r.  Done closes what the runner
+ * opened for itself (the progress connection) and gives r->db's notices
+ * back to libpq: call it before r goes out of scope while r->db stays
+ * open, and never after r->db is closed (r->db is the caller's).  Safe on
+ * a runner zeroed or never used, and twice; init may follow. */
 void md_runner_done(md_runner *r);
 
 /* Apply one forward file (versioned or repeatable): see the top of this

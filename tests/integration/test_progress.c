@@ -304,6 +304,11 @@ static void test_fast_statement(void **state)
 	assert_null(x->run.watcher);
 	assert_int_equal(x->run.watcher_failed, 0);
 	assert_int_equal(progress_sessions(x), 0);
+	/* done, the runner hands the connection's notices back to libpq (its
+	 * receiver pointed at the runner, which the caller may now free) */
+	assert_true(PQsetNoticeReceiver(x->db->conn, NULL, NULL) != x->db->notice_default);
+	md_runner_done(&x->run);
+	assert_true(PQsetNoticeReceiver(x->db->conn, NULL, NULL) == x->db->notice_default);
 }
 
 /* A statement no view reports on, waiting for a lock: "running", the lock. */
